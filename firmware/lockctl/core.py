@@ -1,0 +1,555 @@
+# LockCore: the sans-IO lock controller.
+#
+# Inputs are events with a caller-supplied monotonic time in ms; outputs are action tuples (see
+# codes.py). Nothing in here touches hardware, clocks, asyncio or the network, so the same object runs
+# on the board, in the simulator, in the benchmarks and under hypothesis.
+#
+#   core = LockCore(config, calibration, keys)
+#   actions = core.boot(now_ms, position, door_open)     # never moves the bolt
+#   actions = core.handle(now_ms, EV_DOOR, True)         # ... one call per event
+#
+# Invariants the tests check: no A_DRIVE is ever emitted while the door is open; every A_DRIVE is
+# covered by an armed T_MOTION / T_BACKOFF deadline; a malformed event raises LockError before
+# anything changes.
+from micropython import const
+
+from lockctl import config as _config
+from lockctl.codes import (
+    UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING, STATE_NAMES,
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_REACHED, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
+    EV_CONFIG, EV_CALIBRATE,
+    A_DRIVE, A_STOP, A_ARM, A_CANCEL, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
+    T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD,
+    IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE,
+    LOG_BOOT, LOG_LOCK, LOG_UNLOCK, LOG_MANUAL_LOCK, LOG_MANUAL_UNLOCK, LOG_REFUSED, LOG_DENIED,
+    LOG_DOOR_OPEN, LOG_DOOR_CLOSE, LOG_FORCED_OPEN, LOG_HELD_OPEN, LOG_RETRY, LOG_JAM, LOG_JAM_CLEAR,
+    LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG,
+)
+
+# where the bolt is, from the position sensor and the calibration
+_Z_MID = const(0)
+_Z_LOCK = const(1)
+_Z_UNLOCK = const(2)
+
+# what the motor logic is doing
+_PH_IDLE = const(0)
+_PH_DRIVE = const(1)  # driving toward the target end
+_PH_BACKOFF = const(2)  # reversing briefly after a failed attempt
+_PH_CAL_UNLOCK = const(3)  # auto calibration: sweeping to the unlock end stop
+_PH_CAL_LOCK = const(4)  # auto calibration: sweeping to the lock end stop
+_PH_MAN_LOCK = const(5)  # manual calibration: waiting for "mark" at the locked position
+_PH_MAN_UNLOCK = const(6)  # manual calibration: waiting for "mark" at the unlocked position
+
+
+class LockError(ValueError):
+    """A malformed event or call; raised before the core changes anything."""
+
+
+class LockCore:
+    def __init__(self, config=None, calibration=None, keys=None):
+        self.cfg = _config.merged(config, {})
+        self.cal = None
+        if calibration is not None:
+            self.cal = self._check_cal(calibration)
+        self.keys = keys
+        self.state = UNCALIBRATED
+        self.door_open = False
+        self.pos = None
+        self.motor = 0  # direction last commanded: 0 stopped, +1 toward unlock, -1 toward lock
+        self.alarm = False
+        self.now = 0
+        self._booted = False
+        self._out = None
+        self._armed = {}  # timer id -> deadline; a timer event that does not match is stale
+        self._phase = _PH_IDLE
+        self._rest = _Z_MID  # zone the bolt was in when it last came to rest
+        self._dir = 0  # target of the current move
+        self._src = None
+        self._who = None
+        self._attempt = 0
+        self._was_jammed = False
+        self._auto_src = None
+        self._cal_prev = None
+        self._cal_mark = None
+
+    # ------------------------------------------------------------------ public API
+    def boot(self, now, position, door_open):
+        """Start from the sensors. Never drives the motor and never arms an auto-lock."""
+        if self._booted:
+            raise LockError("boot() called twice")
+        if type(now) is not int or now < 0:
+            raise LockError("time must be a non-negative int")
+        self._check_pos(position)
+        self._booted = True
+        self.now = now
+        self.pos = position
+        self.door_open = bool(door_open)
+        out = self._out = []
+        self._settle()
+        self._log(LOG_BOOT, STATE_NAMES[self.state], None)
+        if self.door_open and self.cfg["held_open_ms"]:
+            self._arm(T_HELD, self.cfg["held_open_ms"])
+        self._out = None
+        return out
+
+    def handle(self, now, kind, arg=None):
+        """Feed one event; returns the list of actions to carry out, in order."""
+        if not self._booted:
+            raise LockError("boot() first")
+        if type(now) is not int or now < self.now:
+            raise LockError("time must be an int that never goes backwards")
+        self._check_event(kind, arg)
+        self.now = now
+        out = self._out = []
+        if kind == EV_POSITION:
+            self._on_position(arg)
+        elif kind == EV_TIMER:
+            self._on_timer(arg)
+        elif kind == EV_DOOR:
+            if arg:
+                self._on_door_open()
+            else:
+                self._on_door_close()
+        elif kind == EV_BUTTON:
+            self._on_button()
+        elif kind == EV_STALL or kind == EV_REACHED:
+            self._on_end(kind == EV_STALL)
+        elif kind == EV_CREDENTIAL:
+            self._on_credential(arg[0], arg[1])
+        elif kind == EV_REMOTE:
+            self._request(TOWARD_LOCK if arg[0] == "lock" else TOWARD_UNLOCK, "remote", arg[1])
+        elif kind == EV_CONFIG:
+            self._on_config(arg)
+        else:  # EV_CALIBRATE
+            self._on_calibrate(arg)
+        self._out = None
+        return out
+
+    def next_deadline(self):
+        best = None
+        for t in self._armed.values():
+            if best is None or t < best:
+                best = t
+        return best
+
+    @property
+    def state_name(self):
+        return STATE_NAMES[self.state]
+
+    # ------------------------------------------------------------------ validation
+    def _check_cal(self, cal):
+        try:
+            lock, unlock = cal
+        except (TypeError, ValueError):
+            raise LockError("calibration must be (lock_pos, unlock_pos)")
+        if type(lock) is not int or type(unlock) is not int:
+            raise LockError("calibration positions must be ints")
+        if abs(unlock - lock) < self.cfg["min_span"]:
+            raise LockError("calibration span %d is below min_span" % abs(unlock - lock))
+        return (lock, unlock)
+
+    @staticmethod
+    def _check_pos(p):
+        if p is not None and type(p) is not int:
+            raise LockError("position must be an int or None")
+
+    def _check_event(self, kind, arg):
+        if kind == EV_POSITION:
+            if type(arg) is not int:
+                raise LockError("position must be an int")
+        elif kind == EV_CREDENTIAL:
+            if not isinstance(arg, tuple) or len(arg) != 2:
+                raise LockError("credential must be (kind, ident)")
+        elif kind == EV_REMOTE:
+            if not isinstance(arg, tuple) or len(arg) != 2 or arg[0] not in ("lock", "unlock"):
+                raise LockError("remote must be ('lock' | 'unlock', user)")
+        elif kind == EV_CONFIG:
+            _config.check(arg)  # raises ValueError (LockError's base) naming the bad key
+        elif kind == EV_CALIBRATE:
+            if arg not in ("auto", "manual", "mark", "cancel"):
+                raise LockError("calibrate takes auto, manual, mark or cancel")
+        elif kind == EV_TIMER:
+            if type(arg) is not int:
+                raise LockError("timer id must be an int")
+        elif kind < EV_DOOR or kind > EV_CALIBRATE:
+            raise LockError("unknown event kind %r" % (kind,))
+
+    # ------------------------------------------------------------------ small helpers
+    def _log(self, code, arg, who):
+        self._out.append((A_LOG, (self.now, code, arg, who)))
+
+    def _show(self, pattern):
+        self._out.append((A_INDICATE, pattern))
+
+    def _arm(self, tid, delay):
+        t = self.now + delay
+        self._armed[tid] = t
+        self._out.append((A_ARM, tid, t))
+
+    def _cancel(self, tid):
+        if tid in self._armed:
+            del self._armed[tid]
+            self._out.append((A_CANCEL, tid))
+
+    def _drive(self, direction):
+        self.motor = direction
+        self._out.append((A_DRIVE, direction))
+
+    def _stop(self):
+        self.motor = 0
+        self._out.append((A_STOP,))
+
+    def _zone(self, pos):
+        cal = self.cal
+        if cal is None or pos is None:
+            return _Z_MID
+        tol = abs(cal[1] - cal[0]) * self.cfg["zone_pct"] // 100
+        if tol < 1:
+            tol = 1
+        if abs(pos - cal[0]) <= tol:
+            return _Z_LOCK
+        if abs(pos - cal[1]) <= tol:
+            return _Z_UNLOCK
+        return _Z_MID
+
+    def _settle(self):
+        """State from the sensors alone (boot, after calibration)."""
+        if self.cal is None:
+            self.state = UNCALIBRATED
+            self._rest = _Z_MID
+            return
+        z = self._zone(self.pos)
+        self._rest = z
+        # between the ends the bolt does not secure the door: report it as unlocked
+        self.state = LOCKED if z == _Z_LOCK else UNLOCKED
+
+    def _arm_relock(self, delay_key, src):
+        if self.cfg["auto_lock"] and not self.door_open:
+            self._auto_src = src
+            self._arm(T_AUTOLOCK, self.cfg[delay_key])
+
+    def _set_alarm(self):
+        if not self.alarm:
+            self.alarm = True
+            self._show(IND_ALARM)
+
+    def _clear_alarm(self):
+        if self.alarm:
+            self.alarm = False
+            self._show(IND_CLEAR)
+
+    # ------------------------------------------------------------------ motion
+    def _request(self, direction, src, who):
+        """Someone asked to lock or unlock; everything that may refuse it is checked here."""
+        reason = None
+        if self.state == UNCALIBRATED:
+            reason = "uncalibrated"
+        elif self.state == CALIBRATING:
+            reason = "calibrating"
+        elif self.door_open and not (direction == TOWARD_UNLOCK and self.state == UNLOCKED):
+            reason = "door-open"
+        if reason is not None:
+            self._log(LOG_REFUSED, reason, who)
+            self._show(IND_DENIED)
+            return
+        moving = self._phase == _PH_DRIVE or self._phase == _PH_BACKOFF
+        if moving:
+            if direction == self._dir:
+                return  # already on its way there
+            self._halt()
+            self._log(LOG_ABORT, "reversed", self._who)
+        self._cancel(T_AUTOLOCK)
+        target = _Z_UNLOCK if direction == TOWARD_UNLOCK else _Z_LOCK
+        self._dir = direction
+        self._src = src
+        self._who = who
+        if self.state == JAMMED:
+            self._was_jammed = True
+        if self.door_open or self._zone(self.pos) == target:
+            self._arrived()  # already there: record the operation, nothing moves
+            return
+        self._attempt = 0
+        self.state = UNLOCKING if direction == TOWARD_UNLOCK else LOCKING
+        self._start_drive()
+
+    def _start_drive(self):
+        self._phase = _PH_DRIVE
+        self._drive(self._dir)
+        self._arm(T_MOTION, self.cfg["jam_ms"])
+
+    def _halt(self):
+        """Stop the motor and forget the move's timers; the phase becomes idle."""
+        if self.motor:
+            self._stop()
+        self._cancel(T_MOTION)
+        self._cancel(T_BACKOFF)
+        self._phase = _PH_IDLE
+
+    def _arrived(self):
+        self._halt()
+        if self._was_jammed:
+            self._was_jammed = False
+            self._log(LOG_JAM_CLEAR, None, None)
+            self._clear_alarm()
+        if self._dir == TOWARD_UNLOCK:
+            self.state = UNLOCKED
+            self._rest = _Z_UNLOCK
+            self._log(LOG_UNLOCK, self._src, self._who)
+            self._show(IND_UNLOCKED)
+            self._arm_relock("relock_ms", "relock")
+        else:
+            self.state = LOCKED
+            self._rest = _Z_LOCK
+            self._log(LOG_LOCK, self._src, self._who)
+            self._show(IND_LOCKED)
+
+    def _failed(self, why):
+        """The current attempt did not reach its end: stop now, back off and retry once, then jam."""
+        self._stop()
+        self._cancel(T_MOTION)
+        if self._attempt == 0:
+            self._attempt = 1
+            self._log(LOG_RETRY, why, self._who)
+            if self.cfg["backoff_ms"]:
+                self._phase = _PH_BACKOFF
+                self._drive(-self._dir)
+                self._arm(T_BACKOFF, self.cfg["backoff_ms"])
+            else:
+                self._start_drive()
+            return
+        self._phase = _PH_IDLE
+        self.state = JAMMED
+        self._was_jammed = True
+        self._rest = self._zone(self.pos)
+        self._log(LOG_JAM, "unlock" if self._dir == TOWARD_UNLOCK else "lock", self._who)
+        self._set_alarm()
+
+    def _end_backoff(self):
+        self._halt()
+        self._start_drive()
+
+    # ------------------------------------------------------------------ event handlers
+    def _on_position(self, pos):
+        self.pos = pos
+        ph = self._phase
+        if ph == _PH_DRIVE:
+            if self._zone(pos) == (_Z_UNLOCK if self._dir == TOWARD_UNLOCK else _Z_LOCK):
+                self._arrived()
+            return
+        if ph != _PH_IDLE or self.cal is None:
+            return  # backing off or calibrating: positions are only recorded
+        z = self._zone(pos)
+        if z == _Z_MID or z == self._rest:
+            return
+        self._rest = z
+        # the knob reached an end while the motor was idle: someone turned it by hand
+        if z == _Z_LOCK and self.state != LOCKED:
+            self._manual(LOCKED, LOG_MANUAL_LOCK, IND_LOCKED)
+            self._cancel(T_AUTOLOCK)
+        elif z == _Z_UNLOCK and self.state != UNLOCKED:
+            self._manual(UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
+            self._arm_relock("relock_ms", "relock")
+
+    def _manual(self, state, code, pattern):
+        if self.state == JAMMED or self._was_jammed:
+            self._was_jammed = False
+            self._log(LOG_JAM_CLEAR, None, None)
+            self._clear_alarm()
+        self.state = state
+        self._log(code, None, None)
+        self._show(pattern)
+
+    def _on_end(self, stalled):
+        """The motor driver reports stall current (or a target-reached signal)."""
+        ph = self._phase
+        if ph == _PH_DRIVE:
+            if not stalled or self._zone(self.pos) == (_Z_UNLOCK if self._dir == TOWARD_UNLOCK else _Z_LOCK):
+                self._arrived()
+            else:
+                self._failed("stall")
+        elif ph == _PH_BACKOFF:
+            self._end_backoff()
+        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
+            self._cal_end_stop()
+
+    def _on_timer(self, tid):
+        due = self._armed.get(tid)
+        if due is None or due > self.now:
+            return  # cancelled or early: a stale timer changes nothing
+        del self._armed[tid]
+        if tid == T_AUTOLOCK:
+            if not self.door_open and self._phase == _PH_IDLE and (self.state == UNLOCKED or self.state == JAMMED):
+                self._request(TOWARD_LOCK, self._auto_src, None)
+        elif tid == T_MOTION:
+            if self._phase == _PH_DRIVE:
+                self._failed("timeout")
+            elif self._phase == _PH_CAL_UNLOCK or self._phase == _PH_CAL_LOCK:
+                self._cal_fail("no-end-stop")
+        elif tid == T_BACKOFF:
+            if self._phase == _PH_BACKOFF:
+                self._end_backoff()
+        elif tid == T_HELD:
+            if self.door_open:
+                self._log(LOG_HELD_OPEN, None, None)
+                self._set_alarm()
+
+    def _on_door_open(self):
+        if self.door_open:
+            return
+        self.door_open = True
+        self._log(LOG_DOOR_OPEN, None, None)
+        self._cancel(T_AUTOLOCK)
+        ph = self._phase
+        if ph == _PH_DRIVE or ph == _PH_BACKOFF:
+            # never drive the bolt while the door is open: stop first, then account for the move
+            self._halt()
+            if self._dir == TOWARD_UNLOCK:
+                self._arrived()  # the door opened, so the bolt is clear: the unlock did its job
+            else:
+                self.state = UNLOCKED
+                self._rest = self._zone(self.pos)
+                self._log(LOG_ABORT, "door-open", self._who)
+        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
+            self._cal_fail("door-open")
+        elif self.state == LOCKED or (self.state == JAMMED and self._rest == _Z_LOCK):
+            self._log(LOG_FORCED_OPEN, None, None)
+            self._set_alarm()
+        if self.cfg["held_open_ms"]:
+            self._arm(T_HELD, self.cfg["held_open_ms"])
+
+    def _on_door_close(self):
+        if not self.door_open:
+            return
+        self.door_open = False
+        self._log(LOG_DOOR_CLOSE, None, None)
+        self._cancel(T_HELD)
+        if self.state != JAMMED:
+            self._clear_alarm()  # held-open / forced-open alarms end when the door shuts
+        if self._phase == _PH_IDLE and (self.state == UNLOCKED or self.state == JAMMED):
+            self._arm_relock("auto_lock_ms", "auto")
+
+    def _on_button(self):
+        if self._phase == _PH_MAN_LOCK or self._phase == _PH_MAN_UNLOCK:
+            self._cal_mark_step()  # during manual calibration the button confirms a position
+            return
+        if not self.cfg["button_unlock"]:
+            self._log(LOG_REFUSED, "button-off", None)
+            self._show(IND_DENIED)
+            return
+        st = self.state
+        if st == LOCKED or st == JAMMED or st == UNCALIBRATED or st == CALIBRATING:
+            self._request(TOWARD_UNLOCK, "button", None)
+        elif st == UNLOCKED:
+            self._request(TOWARD_LOCK, "button", None)
+        # while the motor is already moving a press changes nothing
+
+    def _on_credential(self, kind, ident):
+        if self.keys is None:
+            user, reason = None, "no-keys"
+        else:
+            user, reason = self.keys.check(kind, ident, self.now)
+        if user is None:
+            self._log(LOG_DENIED, reason, "%s:%s" % (kind, ident))
+            self._show(IND_DENIED)
+            return
+        self._show(IND_OK)
+        self._request(TOWARD_UNLOCK, kind, user)
+
+    def _on_config(self, changes):
+        changes = _config.check(changes)
+        if "min_span" in changes and self.cal is not None:
+            if abs(self.cal[1] - self.cal[0]) < changes["min_span"]:
+                raise LockError("min_span above the current calibration span")
+        before = self.cfg["auto_lock"]
+        self.cfg.update(changes)
+        for k in sorted(changes):
+            v = changes[k]
+            self._log(LOG_CONFIG, "%s=%s" % (k, ("on" if v else "off") if type(v) is bool else v), None)
+        self._out.append((A_SAVE, "config", dict(self.cfg)))
+        if before and not self.cfg["auto_lock"]:
+            self._cancel(T_AUTOLOCK)
+        elif not before and self.cfg["auto_lock"] and self._phase == _PH_IDLE and self.state == UNLOCKED:
+            self._arm_relock("relock_ms", "relock")
+
+    # ------------------------------------------------------------------ calibration
+    def _on_calibrate(self, what):
+        ph = self._phase
+        calibrating = ph >= _PH_CAL_UNLOCK
+        if what == "cancel":
+            if calibrating:
+                self._cal_fail("cancelled")
+            else:
+                self._log(LOG_REFUSED, "not-calibrating", None)
+            return
+        if what == "mark":
+            if ph == _PH_MAN_LOCK or ph == _PH_MAN_UNLOCK:
+                self._cal_mark_step()
+            else:
+                self._log(LOG_REFUSED, "not-calibrating", None)
+            return
+        if ph != _PH_IDLE:
+            self._log(LOG_REFUSED, "busy", None)
+            return
+        if what == "auto" and self.door_open:
+            self._log(LOG_REFUSED, "door-open", None)
+            self._show(IND_DENIED)
+            return
+        self._cancel(T_AUTOLOCK)
+        self._cal_prev = self.cal
+        self._was_jammed = False
+        self.state = CALIBRATING
+        self._show(IND_CALIBRATE)
+        if what == "auto":
+            self._phase = _PH_CAL_UNLOCK
+            self._drive(TOWARD_UNLOCK)
+            self._arm(T_MOTION, self.cfg["cal_ms"])
+        else:
+            self._phase = _PH_MAN_LOCK
+
+    def _cal_end_stop(self):
+        self._halt_cal_sweep()
+        if self.pos is None:
+            self._cal_fail("no-position")
+        elif self._phase == _PH_CAL_UNLOCK:
+            self._cal_mark = self.pos
+            self._phase = _PH_CAL_LOCK
+            self._drive(TOWARD_LOCK)
+            self._arm(T_MOTION, self.cfg["cal_ms"])
+        else:
+            self._cal_done(self.pos, self._cal_mark)
+
+    def _halt_cal_sweep(self):
+        if self.motor:
+            self._stop()
+        self._cancel(T_MOTION)
+
+    def _cal_mark_step(self):
+        if self.pos is None:
+            self._log(LOG_REFUSED, "no-position", None)
+            return
+        if self._phase == _PH_MAN_LOCK:
+            self._cal_mark = self.pos
+            self._phase = _PH_MAN_UNLOCK
+            self._show(IND_OK)
+        else:
+            self._cal_done(self._cal_mark, self.pos)
+
+    def _cal_done(self, lock, unlock):
+        if abs(unlock - lock) < self.cfg["min_span"]:
+            self._cal_fail("span")
+            return
+        self._phase = _PH_IDLE
+        self.cal = (lock, unlock)
+        self._out.append((A_SAVE, "calibration", self.cal))
+        self._log(LOG_CALIBRATED, "%d,%d" % (lock, unlock), None)
+        self._settle()
+        self._clear_alarm()
+        self._show(IND_LOCKED if self.state == LOCKED else IND_UNLOCKED)
+
+    def _cal_fail(self, reason):
+        self._halt_cal_sweep()
+        self._phase = _PH_IDLE
+        self.cal = self._cal_prev
+        self._log(LOG_CAL_FAIL, reason, None)
+        self._settle()
+        self._show(IND_DENIED)

