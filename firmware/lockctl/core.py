@@ -397,12 +397,16 @@ class LockCore:
         if self.door_open:
             return
         self.door_open = True
+        ph = self._phase
+        moving = ph == _PH_DRIVE or ph == _PH_BACKOFF
+        # never drive with the door open: stop before anything else
+        if moving:
+            self._halt()
+        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
+            self._halt_cal_sweep()
         self._log(LOG_DOOR_OPEN, None, None)
         self._cancel(T_AUTOLOCK)
-        ph = self._phase
-        if ph == _PH_DRIVE or ph == _PH_BACKOFF:
-            # never drive the bolt while the door is open: stop first, then account for the move
-            self._halt()
+        if moving:
             if self._dir == TOWARD_UNLOCK:
                 self._arrived()  # the door opened, so the bolt is clear: the unlock did its job
             else:

@@ -1,0 +1,145 @@
+# The firmware shell: drivers -> LockCore -> actuators, and the asyncio loop that polls it.
+#
+# App holds no clock: poll(now_ms) is called by run() on the board (time.ticks_ms) and by the
+# simulator (virtual time), so the board and the virtual board run exactly this code.
+from lockctl.core import LockCore, LockError
+from lockctl.timers import Timers
+from lockctl.codes import (
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER,
+    A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE,
+)
+
+
+class App:
+    """board: motor (HBridgeMotor), position (.read()), door (Debounced, True = open),
+    button (Debounced, True = pressed), indicator (Indicator or None).
+    store: load() -> (config or None, calibration or None); save(what, data)."""
+
+    def __init__(self, board, store, keys=None, log_size=200):
+        self.board = board
+        self.store = store
+        self.keys = keys
+        self.core = None
+        self.timers = Timers()
+        self.log = []
+        self.log_size = log_size
+        self.on_record = None
+        self.faults = 0
+        self._last_pos = None
+
+    def start(self, now_ms):
+        """Boot the core from the sensors. Nothing here drives the motor."""
+        config, cal = self.store.load()
+        try:
+            core = LockCore(config, cal, self.keys)
+        except ValueError:
+            # a stored setting or calibration that no longer validates: run on defaults and
+            # uncalibrated (the core then refuses to drive) rather than guess
+            core = LockCore(None, None, self.keys)
+        self.core = core
+        pos = self.board.position.read()
+        self._last_pos = pos
+        self._apply(core.boot(now_ms, pos, self.board.door.value), now_ms)
+
+    def poll(self, now_ms):
+        """Read every input once, feed the core, fire due timers. Door first: it can stop a move."""
+        b = self.board
+        v = b.door.poll(now_ms)
+        if v is not None:
+            self._feed(now_ms, EV_DOOR, v)
+        if b.button.poll(now_ms):
+            self._feed(now_ms, EV_BUTTON, None)
+        p = b.position.read()
+        if p != self._last_pos:
+            self._last_pos = p
+            self._feed(now_ms, EV_POSITION, p)
+        if b.motor.poll(now_ms):
+            self._feed(now_ms, EV_STALL, None)
+        timers = self.timers
+        while True:
+            tid = timers.pop_due(now_ms)
+            if tid is None:
+                break
+            self._feed(now_ms, EV_TIMER, tid)
+        if b.indicator is not None:
+            b.indicator.poll(now_ms)
+
+    def submit(self, now_ms, kind, arg):
+        """An event from outside the board's own inputs (reader, network, installer).
+        Bad input raises ValueError and changes nothing."""
+        self._feed(now_ms, kind, arg)
+
+    def busy(self):
+        """True while the inputs or the motor need polling every few ms (the indicator does not
+        count: its patterns never feed the core)."""
+        b = self.board
+        return b.motor.running or b.door.settling or b.button.settling
+
+    def next_deadline(self):
+        return self.timers.next_deadline()
+
+    def _feed(self, now_ms, kind, arg):
+        try:
+            actions = self.core.handle(now_ms, kind, arg)
+        except LockError:
+            raise  # bad input: the core changed nothing
+        except Exception:
+            # a fault inside the core: fail secure (motor braked), count it, let the loop report it
+            self.board.motor.brake()
+            self.faults += 1
+            raise
+        self._apply(actions, now_ms)
+
+    def _apply(self, actions, now_ms):
+        b = self.board
+        for a in actions:
+            k = a[0]
+            if k == A_LOG:
+                self._record(a[1])
+            elif k == A_DRIVE:
+                b.motor.drive(a[1], now_ms)
+            elif k == A_STOP:
+                b.motor.brake()
+            elif self.timers.apply(a):
+                pass
+            elif k == A_INDICATE:
+                if b.indicator is not None:
+                    b.indicator.show(a[1], now_ms)
+            elif k == A_SAVE:
+                self.store.save(a[1], a[2])
+
+    def _record(self, rec):
+        log = self.log
+        log.append(rec)
+        if len(log) > self.log_size:
+            log.pop(0)
+        if self.on_record is not None:
+            self.on_record(rec)
+
+
+async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1):
+    """The board's main loop. Clock and sleep are injected (time.ticks_ms, time.ticks_diff,
+    asyncio.sleep_ms on the board) so tests can drive it; ticks wrap, now_ms does not."""
+    last = ticks_ms()
+    now = 0
+    app.start(now)
+    while rounds:
+        t = ticks_ms()
+        now += ticks_diff(t, last)
+        last = t
+        try:
+            app.poll(now)
+        except Exception as e:  # reported, motor already braked by App._feed; keep serving
+            report_fault(e)
+        await sleep_ms(period_ms)
+        if rounds > 0:
+            rounds -= 1
+
+
+def report_fault(e):
+    import sys
+    if hasattr(sys, "print_exception"):
+        sys.print_exception(e)
+    else:
+        import traceback
+        traceback.print_exception(type(e), e, e.__traceback__)

@@ -1,0 +1,46 @@
+# ESP32 lock board pin map: composes the drivers from machine objects. `machine` is passed in so the
+# composition itself is tested (tests/fw/test_board.py) with fake machine classes.
+from micropython import const
+
+from drivers.debounce import Debounced
+from drivers.motor import HBridgeMotor
+from drivers.position import PotPosition
+from drivers.indicator import Indicator
+
+MOTOR_A = const(25)  # H-bridge IN1 (PWM): high = toward unlock
+MOTOR_B = const(26)  # H-bridge IN2 (PWM)
+MOTOR_SENSE = const(34)  # motor current shunt amplifier (ADC1, input only)
+KNOB_POT = const(35)  # thumb-turn potentiometer wiper (ADC1, input only)
+DOOR_REED = const(27)  # reed switch to GND, pull-up: 1 = magnet away = door open
+BUTTON = const(14)  # push button to GND, pull-up: 0 = pressed
+LED = const(2)
+BUZZER = const(4)
+_PWM_HZ = const(20000)  # above hearing
+
+
+class Board:
+    def __init__(self, motor, position, door, button, indicator):
+        self.motor = motor
+        self.position = position
+        self.door = door
+        self.button = button
+        self.indicator = indicator
+
+
+def make_board(machine, now_ms=0):
+    Pin, PWM, ADC = machine.Pin, machine.PWM, machine.ADC
+    # legs start at duty 0: the bolt never moves at power-up
+    motor = HBridgeMotor(PWM(Pin(MOTOR_A), freq=_PWM_HZ, duty_u16=0), PWM(Pin(MOTOR_B), freq=_PWM_HZ, duty_u16=0),
+                         current_adc=_adc(ADC, Pin, MOTOR_SENSE))
+    position = PotPosition(_adc(ADC, Pin, KNOB_POT))
+    door = Debounced(Pin(DOOR_REED, Pin.IN, Pin.PULL_UP), now_ms)
+    button = Debounced(Pin(BUTTON, Pin.IN, Pin.PULL_UP), now_ms, active_low=True)
+    indicator = Indicator(Pin(LED, Pin.OUT, value=0), PWM(Pin(BUZZER), freq=2700, duty_u16=0))
+    return Board(motor, position, door, button, indicator)
+
+
+def _adc(ADC, Pin, n):
+    a = ADC(Pin(n))
+    if hasattr(a, "atten") and hasattr(ADC, "ATTN_11DB"):
+        a.atten(ADC.ATTN_11DB)  # full 0..3.3 V range
+    return a
