@@ -164,7 +164,10 @@ class LockCore:
             if not isinstance(arg, tuple) or len(arg) != 2 or arg[0] not in ("lock", "unlock"):
                 raise LockError("remote must be ('lock' | 'unlock', user)")
         elif kind == EV_CONFIG:
-            _config.check(arg)  # raises ValueError (LockError's base) naming the bad key
+            changes = _config.check(arg)  # raises ValueError (LockError's base) naming the bad key
+            span = changes.get("min_span")
+            if span is not None and self.cal is not None and abs(self.cal[1] - self.cal[0]) < span:
+                raise LockError("min_span above the current calibration span")
         elif kind == EV_CALIBRATE:
             if arg not in ("auto", "manual", "mark", "cancel"):
                 raise LockError("calibrate takes auto, manual, mark or cancel")
@@ -461,9 +464,6 @@ class LockCore:
 
     def _on_config(self, changes):
         changes = _config.check(changes)
-        if "min_span" in changes and self.cal is not None:
-            if abs(self.cal[1] - self.cal[0]) < changes["min_span"]:
-                raise LockError("min_span above the current calibration span")
         before = self.cfg["auto_lock"]
         self.cfg.update(changes)
         for k in sorted(changes):

@@ -11,7 +11,12 @@ MID_POS = 2000
 
 
 class Rig:
-    def __init__(self, config=None, cal=(LOCK_POS, UNLOCK_POS), keys=None, pos=LOCK_POS, door_open=False, t=0):
+    def __init__(self, config=None, cal=(LOCK_POS, UNLOCK_POS), keys=None, pos=LOCK_POS, door_open=False, t=0,
+                 keep=True):
+        self.keep = keep  # False: keep no history (long random walks in a 96k heap); max_span still tracked
+        self.max_span = 0
+        self.digest = 0  # running hash of the log text
+        self.log_count = 0
         self.core = LockCore(config, cal, keys)
         self.timers = Timers()
         self.actions = []  # (t, action) for everything the core emitted
@@ -24,21 +29,34 @@ class Rig:
 
     def _take(self, t, acts):
         for a in acts:
-            self.actions.append((t, a))
+            if self.keep:
+                self.actions.append((t, a))
             self.timers.apply(a)
             if a[0] == A_LOG:
-                self.log.append(format_record(a[1]))
+                line = format_record(a[1])
+                self.log_count += 1
+                h = self.digest
+                for ch in line:
+                    h = (h * 31 + ord(ch)) & 0xFFFFFFFF
+                self.digest = h
+                if self.keep:
+                    self.log.append(line)
             elif a[0] == A_DRIVE:
                 assert not self.core.door_open, "drive commanded while the door is open"
-                if self.motor:
-                    self.drive_spans.append((self.motor, self.motor_since, t))
+                self._end_span(t)
                 self.motor = a[1]
                 self.motor_since = t
             elif a[0] == A_STOP:
-                if self.motor:
-                    self.drive_spans.append((self.motor, self.motor_since, t))
+                self._end_span(t)
                 self.motor = 0
         return acts
+
+    def _end_span(self, t):
+        if self.motor:
+            if t - self.motor_since > self.max_span:
+                self.max_span = t - self.motor_since
+            if self.keep:
+                self.drive_spans.append((self.motor, self.motor_since, t))
 
     def advance(self, t):
         """Fire every timer due up to t, each at its own deadline."""
@@ -60,3 +78,33 @@ class Rig:
 
     def stops(self):
         return [t for (t, a) in self.actions if a[0] == A_STOP]
+
+
+def motion_bound(core):
+    """Longest the core may leave the motor running in one direction."""
+    c = core.cfg
+    return max(c["jam_ms"], c["backoff_ms"], c["cal_ms"])
+
+
+def check_invariants(rig):
+    """What must hold after every event, whatever came before."""
+    core = rig.core
+    assert core.motor == rig.motor
+    if core.door_open:
+        assert rig.motor == 0, "motor running with the door open"
+    if rig.motor:
+        # a deadline that will stop it is armed, no further out than the bound
+        due = [rig.timers._due[t] for t in rig.timers._due if t in (2, 3)]  # T_MOTION, T_BACKOFF
+        assert due and min(due) <= rig.motor_since + motion_bound(core), "motor running with no stop deadline"
+    assert rig.max_span <= motion_bound(core), "motor ran %d ms" % rig.max_span
+
+
+class Lcg:
+    """Tiny deterministic generator: the same sequence on CPython and MicroPython."""
+
+    def __init__(self, seed):
+        self.s = seed & 0x7FFFFFFF
+
+    def below(self, n):
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.s >> 8) % n
