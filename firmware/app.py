@@ -2,12 +2,18 @@
 #
 # App holds no clock: poll(now_ms) is called by run() on the board (time.ticks_ms) and by the
 # simulator (virtual time), so the board and the virtual board run exactly this code.
+from micropython import const
+
 from lockctl.core import LockCore, LockError
 from lockctl.timers import Timers
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER,
     A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE,
 )
+
+# A stop brakes the motor (shorted windings) for this long, then lets it coast: a braked motor
+# makes the thumb-turn stiff, and people must be able to turn it by hand.
+BRAKE_MS = const(150)
 
 
 class App:
@@ -26,6 +32,7 @@ class App:
         self.on_record = None
         self.faults = 0
         self._last_pos = None
+        self._coast_at = None  # when to release the brake
 
     def start(self, now_ms):
         """Boot the core from the sensors. Nothing here drives the motor."""
@@ -61,6 +68,10 @@ class App:
             if tid is None:
                 break
             self._feed(now_ms, EV_TIMER, tid)
+        if self._coast_at is not None and now_ms >= self._coast_at:
+            self._coast_at = None
+            if not b.motor.running:
+                b.motor.coast()
         if b.indicator is not None:
             b.indicator.poll(now_ms)
 
@@ -73,7 +84,7 @@ class App:
         """True while the inputs or the motor need polling every few ms (the indicator does not
         count: its patterns never feed the core)."""
         b = self.board
-        return b.motor.running or b.door.settling or b.button.settling
+        return b.motor.running or b.door.settling or b.button.settling or self._coast_at is not None
 
     def next_deadline(self):
         return self.timers.next_deadline()
@@ -97,9 +108,11 @@ class App:
             if k == A_LOG:
                 self._record(a[1])
             elif k == A_DRIVE:
+                self._coast_at = None
                 b.motor.drive(a[1], now_ms)
             elif k == A_STOP:
                 b.motor.brake()
+                self._coast_at = now_ms + BRAKE_MS
             elif self.timers.apply(a):
                 pass
             elif k == A_INDICATE:
