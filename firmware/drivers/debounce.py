@@ -1,0 +1,47 @@
+# Debounced digital input (button, reed switch). Polled: nothing blocks, poll() allocates nothing.
+#
+#   door = Debounced(pin, now_ms, settle_ms=30)
+#   ev = door.poll(now_ms)       # None, or the new stable level (True / False): test `is not None`
+#
+# The stable value changes only after the raw level has stayed at the new level for settle_ms, as seen
+# by consecutive polls; any return to the stable level restarts the wait. Events therefore always
+# alternate (True, False, True, ...) and a bounce burst never yields more than its final level.
+# Times are compared modulo 2**30, so time.ticks_ms() can be passed directly (wrap-safe).
+from micropython import const
+
+_MASK = const(0x3FFFFFFF)  # ticks_ms() period on 32-bit ports - 1
+_HALF = const(0x20000000)
+
+
+class Debounced:
+    def __init__(self, pin, now_ms, settle_ms=30, active_low=False):
+        if settle_ms < 0:
+            raise ValueError("settle_ms")
+        self._pin = pin
+        self._settle = settle_ms
+        self._inv = bool(active_low)
+        self.value = self._read()  # current stable logical value
+        self._raw = self.value  # logical level seen at the last poll
+        self._since = now_ms  # when _raw took its current level
+
+    def _read(self):
+        if self._inv:
+            return self._pin.value() == 0
+        return self._pin.value() != 0
+
+    @property
+    def settling(self):
+        # True while the raw level differs from the stable value: keep polling finely
+        return self._raw != self.value
+
+    def poll(self, now_ms):
+        lv = self._read()
+        if lv != self._raw:
+            self._raw = lv
+            self._since = now_ms
+        if lv == self.value:
+            return None
+        if ((now_ms - self._since + _HALF) & _MASK) - _HALF >= self._settle:
+            self.value = lv
+            return lv
+        return None

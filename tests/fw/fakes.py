@@ -1,0 +1,113 @@
+# Stand-ins for machine.Pin / machine.PWM / machine.ADC, in the MicroPython subset so the driver tests
+# run unchanged on CPython and on the MicroPython unix port. record=False turns the write history off
+# (appending to a list allocates, which the no-allocation tests must not measure).
+
+IRQ_FALLING = 1
+IRQ_RISING = 2
+
+
+class FakePin:
+    IRQ_FALLING = IRQ_FALLING
+    IRQ_RISING = IRQ_RISING
+
+    def __init__(self, level=0, record=True):
+        self.level = 1 if level else 0
+        self.record = record
+        self.writes = []  # levels written through value(v)
+        self.reads = 0
+        self.handler = None
+        self.trigger = 0
+
+    def value(self, v=None):
+        if v is None:
+            self.reads += 1
+            return self.level
+        self.level = 1 if v else 0
+        if self.record:
+            self.writes.append(self.level)
+        return None
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING):
+        self.handler = handler
+        self.trigger = trigger
+
+    def set(self, level):
+        # drive the input from outside (the "wire"); fires the irq handler on a matching edge
+        level = 1 if level else 0
+        old = self.level
+        self.level = level
+        if self.handler is not None and level != old:
+            if (level and self.trigger & IRQ_RISING) or (not level and self.trigger & IRQ_FALLING):
+                self.handler(self)
+
+
+class FakePWM:
+    def __init__(self, duty=0, record=True):
+        self.duty = duty
+        self.record = record
+        self.history = []  # duties written through duty_u16(v)
+        self.freqs = []  # frequencies written through freq(f)
+        self.f = 0
+
+    def duty_u16(self, v=None):
+        if v is None:
+            return self.duty
+        if v < 0 or v > 65535:
+            raise ValueError("duty")
+        self.duty = v
+        if self.record:
+            self.history.append(v)
+        return None
+
+    def freq(self, f=None):
+        if f is None:
+            return self.f
+        self.f = f
+        self.freqs.append(f)
+        return None
+
+
+class FakeADC:
+    # value: an int (settable later through .value), a callable returning the reading, or a list /
+    # tuple of readings returned in turn (the last one repeats)
+    def __init__(self, value=0):
+        self.value = value
+        self.reads = 0
+        self._i = 0
+
+    def read_u16(self):
+        self.reads += 1
+        v = self.value
+        if isinstance(v, int):
+            return v
+        if isinstance(v, (list, tuple)):
+            i = self._i
+            if i < len(v) - 1:
+                self._i = i + 1
+            return v[i]
+        return v()
+
+
+def alloc_bytes(fn):
+    # run fn(); return the heap bytes it allocated on MicroPython, None on CPython (no comparable measure)
+    import sys
+    if sys.implementation.name != "micropython":
+        fn()
+        return None
+    import gc
+    gc.collect()
+    a = gc.mem_alloc()
+    fn()
+    b = gc.mem_alloc()
+    return b - a
+
+
+class Lcg:
+    # tiny deterministic pseudo-random source: the same sequence on CPython and MicroPython
+    def __init__(self, seed=12345):
+        self.s = seed & 0x7FFFFFFF
+
+    def next(self, lo, hi):
+        # integer in lo..hi inclusive
+        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
+        return lo + (self.s >> 8) % (hi - lo + 1)
