@@ -8,7 +8,7 @@ from lockctl.core import LockCore, LockError
 from lockctl.timers import Timers
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER,
-    A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE,
+    A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, IND_ALARM,
 )
 
 # A stop brakes the motor (shorted windings) for this long, then lets it coast: a braked motor
@@ -72,8 +72,11 @@ class App:
             self._coast_at = None
             if not b.motor.running:
                 b.motor.coast()
-        if b.indicator is not None:
-            b.indicator.poll(now_ms)
+        ind = b.indicator
+        if ind is not None:
+            ind.poll(now_ms)
+            if self.core.alarm and not ind.busy:
+                ind.show(IND_ALARM, now_ms)  # another pattern (a denied card) ended the alarm sound
 
     def submit(self, now_ms, kind, arg):
         """An event from outside the board's own inputs (reader, network, installer).

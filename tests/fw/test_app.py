@@ -199,3 +199,25 @@ def test_asyncio_loop_with_injected_clock_and_fault_handling():
     r.set_pos(UNLOCK)
     raises(RuntimeError, app.poll, app.core.now + 10)
     assert app.faults == 1 and r.legs() == (65535, 65535)
+
+
+def test_alarm_sound_resumes_after_another_pattern():
+    from drivers.indicator import Indicator
+    r = Rig(config={"held_open_ms": 1000})
+    buzzer = FakePWM()
+    r.app.board.indicator = Indicator(None, buzzer)
+    r.door_pin.set(1)  # forced open while locked: alarm
+    r.run_to(200)
+    assert r.app.core.alarm
+    r.app.submit(200, EV_CREDENTIAL, ("card", "BAD"))  # denied beep replaces the alarm pattern
+    r.run_to(5000)
+    n = len(buzzer.history)
+    r.run_to(8000)
+    assert len(buzzer.history) > n  # still sounding
+    r.door_pin.set(0)
+    r.run_to(8200)
+    assert not r.app.core.alarm
+    r.run_to(9000)
+    n = len(buzzer.history)
+    r.run_to(12000)
+    assert len(buzzer.history) == n and buzzer.duty == 0  # silent after the door closed
