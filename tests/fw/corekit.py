@@ -98,13 +98,3 @@ def check_invariants(rig):
         assert due and min(due) <= rig.motor_since + motion_bound(core), "motor running with no stop deadline"
     assert rig.max_span <= motion_bound(core), "motor ran %d ms" % rig.max_span
 
-
-class Lcg:
-    """Tiny deterministic generator: the same sequence on CPython and MicroPython."""
-
-    def __init__(self, seed):
-        self.s = seed & 0x7FFFFFFF
-
-    def below(self, n):
-        self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
-        return (self.s >> 8) % n
