@@ -174,7 +174,7 @@ class LockCore:
         elif kind == EV_TIMER:
             if type(arg) is not int:
                 raise LockError("timer id must be an int")
-        elif kind < EV_DOOR or kind > EV_CALIBRATE:
+        elif type(kind) is not int or kind < EV_DOOR or kind > EV_CALIBRATE:
             raise LockError("unknown event kind %r" % (kind,))
 
     # ------------------------------------------------------------------ small helpers

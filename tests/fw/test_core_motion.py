@@ -330,6 +330,8 @@ def test_bad_events_raise_and_change_nothing():
     before = (r.core.state, r.core.now, dict(r.core.cfg), r.core.pos, len(r.actions))
     bad = [
         (10, 99, None),  # unknown kind
+        (10, "door", True),
+        (10, None, None),
         (10, EV_POSITION, "12"),
         (10, EV_POSITION, None),
         (10, EV_CREDENTIAL, "card"),
