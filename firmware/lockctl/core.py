@@ -14,6 +14,7 @@
 from micropython import const
 
 from lockctl import config as _config
+from lockctl.timers import Timers
 from lockctl.codes import (
     UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING, STATE_NAMES,
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_REACHED, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
@@ -60,7 +61,7 @@ class LockCore:
         self.now = 0
         self._booted = False
         self._out = None
-        self._armed = {}  # timer id -> deadline; a timer event that does not match is stale
+        self._timers = Timers()  # the core's own copy: a timer event that does not match is stale
         self._phase = _PH_IDLE
         self._rest = _Z_MID  # zone the bolt was in when it last came to rest
         self._dir = 0  # target of the current move
@@ -126,11 +127,7 @@ class LockCore:
         return out
 
     def next_deadline(self):
-        best = None
-        for t in self._armed.values():
-            if best is None or t < best:
-                best = t
-        return best
+        return self._timers.next_deadline()
 
     @property
     def state_name(self):
@@ -186,12 +183,11 @@ class LockCore:
 
     def _arm(self, tid, delay):
         t = self.now + delay
-        self._armed[tid] = t
+        self._timers.arm(tid, t)
         self._out.append((A_ARM, tid, t))
 
     def _cancel(self, tid):
-        if tid in self._armed:
-            del self._armed[tid]
+        if self._timers.cancel(tid):
             self._out.append((A_CANCEL, tid))
 
     def _drive(self, direction):
@@ -376,10 +372,10 @@ class LockCore:
             self._cal_end_stop()
 
     def _on_timer(self, tid):
-        due = self._armed.get(tid)
+        due = self._timers.deadline(tid)
         if due is None or due > self.now:
             return  # cancelled or early: a stale timer changes nothing
-        del self._armed[tid]
+        self._timers.cancel(tid)
         if tid == T_AUTOLOCK:
             if not self.door_open and self._phase == _PH_IDLE and (self.state == UNLOCKED or self.state == JAMMED):
                 self._request(TOWARD_LOCK, self._auto_src, None)

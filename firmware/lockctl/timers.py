@@ -18,6 +18,17 @@ class Timers:
             return True
         return False
 
+    def arm(self, tid, deadline):
+        self._due[tid] = deadline
+
+    def cancel(self, tid):
+        """Forget timer tid; returns True if it was armed."""
+        return self._due.pop(tid, None) is not None
+
+    def deadline(self, tid):
+        """Deadline of timer tid, or None when it is not armed."""
+        return self._due.get(tid)
+
     def next_deadline(self):
         best = None
         for t in self._due.values():

@@ -3,7 +3,7 @@
 from lockctl.core import LockCore
 from lockctl.timers import Timers
 from lockctl.record import format_record
-from lockctl.codes import A_DRIVE, A_STOP, A_LOG, EV_TIMER
+from lockctl.codes import A_DRIVE, A_STOP, A_LOG, EV_TIMER, T_MOTION, T_BACKOFF
 
 LOCK_POS = 1000
 UNLOCK_POS = 3000
@@ -94,7 +94,7 @@ def check_invariants(rig):
         assert rig.motor == 0, "motor running with the door open"
     if rig.motor:
         # a deadline that will stop it is armed, no further out than the bound
-        due = [rig.timers._due[t] for t in rig.timers._due if t in (2, 3)]  # T_MOTION, T_BACKOFF
+        due = [d for d in (rig.timers.deadline(T_MOTION), rig.timers.deadline(T_BACKOFF)) if d is not None]
         assert due and min(due) <= rig.motor_since + motion_bound(core), "motor running with no stop deadline"
     assert rig.max_span <= motion_bound(core), "motor ran %d ms" % rig.max_span
 

@@ -25,7 +25,7 @@ def test_boot_never_moves_in_any_start_state():
                 for auto in (True, False):
                     r = Rig({"auto_lock": auto}, cal=cal, pos=pos, door_open=door_open)
                     assert r.drives() == []
-                    assert T_AUTOLOCK not in r.timers._due and T_MOTION not in r.timers._due
+                    assert r.timers.deadline(T_AUTOLOCK) is None and r.timers.deadline(T_MOTION) is None
                     # nothing moves afterwards either, however long nobody touches the lock
                     r.advance(24 * 3600 * 1000)
                     assert r.drives() == [], (cal, pos, door_open)
