@@ -1,0 +1,459 @@
+"""The virtual board (real drivers on simulated hardware) and VirtualDoor, which runs the firmware's
+App against the simulated world in virtual time.
+
+    door = VirtualDoor(seed=1, calibration="ends", keys=[("felica", "01", "alice")])
+    door.card("felica", "01")
+    door.advance(2000)
+    door.open_door(); door.advance(1000); door.close_door(); door.advance(5000)
+    print("\\n".join(door.lines()))
+
+Time moves only in advance()/run_until(). The App is polled at exactly the instants where something
+can change what it sees, and virtual time jumps straight over everything in between:
+
+  * scheduled actions, the core's timer deadlines (App.next_deadline());
+  * world events: every edge of a bouncing reed/button contact, the end of a hand turn, the motor
+    reaching an end stop or a jam, the end of the motor's inrush current;
+  * the instants the drivers would change their minds: a debouncer's settle time after the last
+    edge it saw, the motor driver's inrush window end and (while the current is high) the end of
+    its stall window;
+  * the first millisecond at which the knob position crosses one of the core's zone boundaries
+    (found by bisection on the world's exact, integer motion law).
+
+Polling at these instants gives the same log as polling every millisecond (tests check this against
+mode="fixed", fine_ms=1), at a small fraction of the cost: a quiet day is a handful of polls.
+mode="fixed" steps every fine_ms while anything moves or settles instead (slow, for cross-checks);
+with ADC noise enabled the exact mode falls back to fine_ms steps while the knob moves.
+"""
+import heapq
+
+from .world import World
+
+import board as _fw_board  # firmware/board.py (doorkit puts firmware/ on sys.path)
+from app import App
+from store import MemoryStore
+from lockctl.keys import KeyList
+from lockctl.record import format_record
+from lockctl.codes import (
+    EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING, STATE_NAMES,
+)
+
+
+class VirtualBoard:
+    """firmware/board.py's make_board() composition on the world's simulated machine: the real
+    Debounced, HBridgeMotor, PotPosition and Indicator drivers, wired by the ESP32 pin map."""
+
+    def __init__(self, world, now_ms=None):
+        self.world = world
+        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms)
+        self.motor = b.motor
+        self.position = b.position
+        self.door = b.door
+        self.button = b.button
+        self.indicator = b.indicator
+        self.led = world.machine.led
+        self.buzzer = world.machine.buzzer
+        # driver timing the runner needs to know when to look again (spec defaults if hidden)
+        self.door_settle = getattr(self.door, "_settle", 30)
+        self.button_settle = getattr(self.button, "_settle", 30)
+        self.inrush_ms = getattr(self.motor, "_inrush_ms", 150)
+        self.stall_ms = getattr(self.motor, "_stall_ms", 60)
+        self.stall_u16 = getattr(self.motor, "_stall_u16", 40000)
+        self.pos_inverted = bool(getattr(self.position, "_inv", False))
+
+    def led_on(self):
+        return bool(self.led is not None and self.led.value())
+
+    def buzzing(self):
+        return bool(self.buzzer is not None and self.buzzer.duty_u16())
+
+
+def _deg(world, where):
+    if where in ("lock", "locked"):
+        return world.lock_deg
+    if where in ("unlock", "unlocked"):
+        return world.unlock_deg
+    return float(where)
+
+
+class VirtualDoor:
+    """World + VirtualBoard + App + MemoryStore + KeyList, run in virtual time.
+
+    calibration: None (uncalibrated), "ends" (pre-seeded in the store with the pot readings at the
+    world's end stops, what auto calibration measures) or an explicit (lock, unlock) pair.
+    bolt: "locked", "unlocked" or an angle in degrees. door: "closed" / "open" (or a bool, True =
+    open). keys: (kind, ident, user) triples. config: stored settings dict (before boot).
+    Remaining keyword arguments go to World (seed, speed_dps, noise, door_bounce, ...).
+    """
+
+    def __init__(self, seed=0, config=None, calibration=None, keys=(), bolt="locked", door="closed",
+                 world=None, mode="exact", fine_ms=5, log_size=200, start=True, keep_records=True,
+                 **world_opts):
+        if mode not in ("exact", "fixed"):
+            raise ValueError("mode must be 'exact' or 'fixed'")
+        if world is None:
+            opened = door if isinstance(door, bool) else _door_open_arg(door)
+            world = World(seed=seed, door_open=opened, **world_opts)
+            world.turn_by_hand(_deg(world, bolt), 0)
+        self.world = world
+        self.mode = mode
+        self.fine_ms = max(1, int(fine_ms))
+        self.log_size = log_size
+        if calibration == "ends" or calibration is True:
+            calibration = self.end_stop_calibration()
+        self.store = MemoryStore(config, calibration)
+        self.keys = keys if isinstance(keys, KeyList) else KeyList(list(keys))
+        self.keep_records = keep_records
+        self.records = []  # every log record, oldest first (App.log keeps only the last log_size)
+        self.record_count = 0
+        self.on_record = None  # extra callback(record)
+        self.polls = 0
+        self.boots = 0
+        self._queue = []  # (t, seq, fn, args)
+        self._seq = 0
+        self._blk_since = None  # start of the current high-current episode, as the driver sees it
+        self._blk_move = -1
+        self._dirty = True
+        self._inputs_seen = -1
+        self._deadline = None
+        self.board = None
+        self.app = None
+        if start:
+            self.start()
+
+    # ------------------------------------------------------------------ setup
+    def end_stop_calibration(self):
+        """(lock, unlock) position readings at the world's end stops."""
+        w = self.world
+        return (w.counts_deg(w.lock_deg), w.counts_deg(w.unlock_deg))
+
+    def start(self):
+        """Power up: compose the board, boot the App from the store and sensors."""
+        self.board = VirtualBoard(self.world, self.now)
+        self.app = App(self.board, self.store, self.keys, self.log_size)
+        self.app.on_record = self._record
+        self._blk_since = None
+        self._dirty = True
+        self.boots += 1
+        self.app.start(self.now)
+
+    def reboot(self):
+        """Power cycle at now: a new board and App; the world, store and keys stay."""
+        self.start()
+
+    @classmethod
+    def calibrated(cls, timeout_ms=30000, **kw):
+        """A door calibrated the way an installer does it: auto calibration through the motor."""
+        kw["calibration"] = None
+        d = cls(**kw)
+        d.calibrate_now(timeout_ms)
+        return d
+
+    def calibrate_now(self, timeout_ms=30000):
+        """Run EV_CALIBRATE "auto" and advance until it has finished; returns the core's state."""
+        self.calibrate("auto")
+        end = self.now + timeout_ms
+        while self.app.core.state == CALIBRATING and self.now < end:
+            self.advance(min(100, end - self.now))
+        self.advance_until_quiet()
+        return self.app.core.state_name
+
+    @property
+    def now(self):
+        return self.world.now
+
+    @property
+    def core(self):
+        return self.app.core
+
+    # ------------------------------------------------------------------ log
+    def _record(self, rec):
+        self.record_count += 1
+        if self.keep_records:
+            self.records.append(rec)
+        if self.on_record is not None:
+            self.on_record(rec)
+
+    def lines(self, since=0):
+        """The log as text lines (lockctl.record.format_record), from record index `since`."""
+        return [format_record(r) for r in self.records[since:]]
+
+    # ------------------------------------------------------------------ scheduling and time
+    def schedule(self, t, fn, *args):
+        """Call fn(*args) at virtual time t (>= now). Same-time calls run in scheduling order."""
+        if t < self.now:
+            raise ValueError("cannot schedule in the past (%d < %d)" % (t, self.now))
+        self._seq += 1
+        heapq.heappush(self._queue, (t, self._seq, fn, args))
+
+    def advance(self, ms):
+        self.run_until(self.now + int(ms))
+
+    def run_until(self, t_end):
+        """Run the world and the firmware up to virtual time t_end (ms)."""
+        t_end = int(t_end)
+        if t_end < self.now:
+            raise ValueError("time cannot go backwards (%d < %d)" % (t_end, self.now))
+        w = self.world
+        q = self._queue
+        now = self.now
+        # the firmware already saw everything up to now, unless something happened since
+        fresh = self._dirty or w.inputs != self._inputs_seen
+        while True:
+            w.advance_to(now)
+            while q and q[0][0] <= now:
+                _, _, fn, args = heapq.heappop(q)
+                fn(*args)
+                fresh = True
+            if fresh:
+                self._poll(now)
+                self._dirty = False
+                self._inputs_seen = w.inputs
+            fresh = True
+            nxt = self._next_wake(now)
+            if nxt is None or nxt > t_end:
+                break
+            now = nxt
+        # nothing can change what the firmware sees before the next wake: no poll needed at t_end
+        # (the next run_until polls first thing if the caller changes anything in between)
+        w.advance_to(t_end)
+
+    def advance_until_quiet(self, limit_ms=60000):
+        """Advance until nothing moves or settles (motor, hand, bounces, debouncers)."""
+        end = self.now + limit_ms
+        while self.now < end and (self.world.busy() or self.app.busy()):
+            self.advance(min(50, end - self.now))
+
+    def _poll(self, now):
+        app = self.app
+        app.poll(now)
+        self.polls += 1
+        # timers the core armed for "now" (e.g. auto_lock_ms=0) fire at once, not a ms later
+        d = app.next_deadline()
+        n = 0
+        while d is not None and d <= now and n < 4:
+            app.poll(now)
+            self.polls += 1
+            n += 1
+            d = app.next_deadline()
+        self._deadline = d
+        if self.board.motor.running or self._blk_since is not None:
+            self._track_stall(now)
+
+    def _track_stall(self, now):
+        """Mirror the motor driver's stall window: when (after its inrush window) it first sees a
+        high current, it measures stall_ms from there."""
+        w, b = self.world, self.board
+        if not b.motor.running or w.moves != self._blk_move:
+            self._blk_since = None
+            self._blk_move = w.moves
+            if not b.motor.running:
+                return
+        t_drive = getattr(b.motor, "_t_drive", w.drive_t)
+        if t_drive is None or now - t_drive < b.inrush_ms:
+            return
+        if w.current_level() >= b.stall_u16:
+            if self._blk_since is None:
+                self._blk_since = now
+        else:
+            self._blk_since = None
+
+    def _next_wake(self, now):
+        w, b = self.world, self.board
+        best = self._queue[0][0] if self._queue else None
+        d = self._deadline
+        if d is not None:
+            if d <= now:
+                d = now + 1
+            if best is None or d < best:
+                best = d
+        e = w.next_event()
+        if e is not None and (best is None or e < best):
+            best = e
+        if self.mode == "fixed":
+            if w.busy() or self.app.busy():
+                f = now + self.fine_ms
+                if best is None or f < best:
+                    best = f
+            return best
+        door, button = b.door, b.button
+        if not (b.motor.running or w._rate or w._hand is not None or door.settling or button.settling):
+            return best  # the common case: nothing in motion, jump to the next happening
+        return self._next_hint(now, best)
+
+    def _next_hint(self, now, best):
+        w, b, app = self.world, self.board, self.app
+        mv = w.moving()
+        hints = []
+        # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
+        for deb, line, settle in ((b.door, w.reed, b.door_settle), (b.button, w.button, b.button_settle)):
+            if deb.settling:
+                since = getattr(deb, "_since", line.last_edge)
+                h = (since if since is not None else now) + settle
+                hints.append(h if h > now else now + 1)
+        m = b.motor
+        running = m.running
+        mv = w.moving()
+        if not (running or mv is not None or b.door.settling or b.button.settling):
+            return best  # the common case: nothing in motion, jump to the next happening
+        hints = []
+        # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
+        for deb, line, settle in ((b.door, w.reed, b.door_settle), (b.button, w.button, b.button_settle)):
+            if deb.settling:
+                since = getattr(deb, "_since", line.last_edge)
+                h = (since if since is not None else now) + settle
+                hints.append(h if h > now else now + 1)
+        if running:
+            # the current only changes at world events (contact, hand) and when the world's inrush
+            # ends; the driver ignores it until its own inrush window ends
+            high = w.current_level() >= b.stall_u16
+            c = w.next_current_change()
+            if c is not None and ((w.i_stall if w.blocked() else w.i_free) >= b.stall_u16) != high:
+                hints.append(c)
+            t_drive = getattr(m, "_t_drive", w.drive_t)
+            if high and t_drive is not None and t_drive + b.inrush_ms > now:
+                hints.append(t_drive + b.inrush_ms)
+            if self._blk_since is not None:
+                h = self._blk_since + b.stall_ms
+                if h > now:
+                    hints.append(h)
+                elif getattr(m, "_reported", False) is False:
+                    hints.append(now + 1)  # the driver should have reported: look again
+        # knob position: the first ms it crosses a zone boundary of the core
+        if mv is not None:
+            if w.noise:
+                hints.append(now + self.fine_ms)
+            else:
+                h = self._zone_crossing(now, mv[0], mv[1])
+                if h is not None:
+                    hints.append(h)
+        for h in hints:
+            if best is None or h < best:
+                best = h
+        if best is None and app.busy():
+            best = now + self.fine_ms  # something the hints do not know about: keep looking
+        return best
+
+    def _pos_at(self, s):
+        c = self.world.counts_at(s)
+        return 4095 - c if self.board.pos_inverted else c
+
+    def _zone_crossing(self, now, rate, until):
+        core = self.app.core
+        cal = core.cal
+        if cal is None:
+            return None
+        tol = abs(cal[1] - cal[0]) * core.cfg["zone_pct"] // 100
+        if tol < 1:
+            tol = 1
+        p0 = self._pos_at(now)
+        p1 = self._pos_at(until)
+        if p1 == p0:
+            return None
+        up = p1 > p0
+        if up:
+            cands = [b for c in cal for b in (c - tol, c + tol + 1) if p0 < b <= p1]
+            if not cands:
+                return None
+            b = min(cands)
+        else:
+            cands = [b for c in cal for b in (c + tol, c - tol - 1) if p1 <= b < p0]
+            if not cands:
+                return None
+            b = max(cands)
+        # position is linear in time up to rounding: interpolate, then correct exactly
+        pos = self._pos_at
+        s = now + (b - p0) * (until - now) // (p1 - p0)
+        if s <= now:
+            s = now + 1
+        elif s > until:
+            s = until
+        if up:
+            while s < until and pos(s) < b:
+                s += 1
+            while s > now + 1 and pos(s - 1) >= b:
+                s -= 1
+        else:
+            while s < until and pos(s) > b:
+                s += 1
+            while s > now + 1 and pos(s - 1) <= b:
+                s -= 1
+        return s
+
+    # ------------------------------------------------------------------ people, faults, inputs
+    def open_door(self, force=False):
+        return self.world.open_door(force=force)
+
+    def close_door(self):
+        return self.world.close_door()
+
+    def press_button(self, ms=150):
+        return self.world.press(ms)
+
+    def turn(self, where, ms=600):
+        """Turn the knob by hand to "lock", "unlock" or an angle in degrees, over ms."""
+        return self.world.turn_by_hand(_deg(self.world, where), ms)
+
+    def jam(self, at=None, moves=1):
+        self.world.jam(at, moves)
+
+    def unjam(self):
+        self.world.unjam()
+
+    def submit(self, kind, arg):
+        """An external event into the App at now (ValueError for bad input)."""
+        self._dirty = True
+        self.app.submit(self.now, kind, arg)
+
+    def card(self, kind, ident):
+        self.submit(EV_CREDENTIAL, (kind, ident))
+
+    def remote(self, cmd, user):
+        self.submit(EV_REMOTE, (cmd, user))
+
+    def configure(self, changes=None, **kw):
+        d = dict(changes or {})
+        d.update(kw)
+        self.submit(EV_CONFIG, d)
+
+    def calibrate(self, what="auto"):
+        self.submit(EV_CALIBRATE, what)
+
+    def enroll(self, kind, ident, user):
+        self.keys.add(kind, ident, user)
+
+    def revoke(self, kind, ident):
+        self.keys.remove(kind, ident)
+
+    # ------------------------------------------------------------------ looking at it
+    def status(self):
+        w, b, core = self.world, self.board, self.app.core
+        return {
+            "t": w.now,
+            "state": core.state_name,
+            "angle": round(w.angle, 1),
+            "position": b.position.read() if not w.noise else self._pos_at(w.now),
+            "door_open": w.door_open,
+            "door_sensed": b.door.value,
+            "motor": w.direction,
+            "current": w.current_level(),
+            "alarm": core.alarm,
+            "jam": w.jammed,
+            "hand": w._hand is not None,
+            "strike_broken": w.strike_broken,
+            "calibration": core.cal,
+            "led": b.led_on(),
+            "buzzer": b.buzzing(),
+            "auto_lock": core.cfg["auto_lock"],
+            "button_unlock": core.cfg["button_unlock"],
+        }
+
+
+def _door_open_arg(door):
+    if door in ("open", "opened"):
+        return True
+    if door in ("closed", "close", "shut"):
+        return False
+    raise ValueError("door must be 'open' or 'closed', not %r" % (door,))
+
+
+__all__ = ["VirtualBoard", "VirtualDoor", "World", "STATE_NAMES"]
