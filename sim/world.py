@@ -322,6 +322,8 @@ class World:
 
     def busy(self):
         """Anything in motion or settling: the motor driving, a hand turn, a pin still bouncing."""
+        self.reed.sync(self.now)
+        self.button.sync(self.now)
         return bool(self.direction or self._hand is not None or self.reed.edges or self.button.edges)
 
     # ------------------------------------------------------------------ knob motion

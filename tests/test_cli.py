@@ -1,0 +1,210 @@
+"""The `doorkit` command (host/doorkit/cli.py), run as the venv's console script."""
+import os
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+import doorkit  # noqa: F401
+from doorkit import cli, simui
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO = os.path.join(ROOT, "sim", "scenarios", "demo.scn")
+
+
+def doorkit_exe():
+    exe = os.path.join(os.path.dirname(sys.executable), "doorkit")
+    if not os.path.exists(exe):
+        pytest.fail("the doorkit console script is not installed next to %s: run make .venv/.installed-stamp"
+                    % sys.executable)
+    return exe
+
+
+def sh(*args, stdin=subprocess.DEVNULL, timeout=60):
+    return subprocess.run([doorkit_exe()] + list(args), capture_output=True, text=True, stdin=stdin,
+                          timeout=timeout, cwd=ROOT)
+
+
+def test_demo_script_exits_0_and_prints_the_log():
+    p = sh("sim", "--script", DEMO)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "0 BOOT locked"
+    assert "1540 UNLOCK felica alice" in lines
+    assert "# 3000 She opens the door, walks through and shuts it behind her." in lines
+    assert lines[-1] == "58064 DOOR_CLOSE"
+    assert "ok, 22 log lines as expected" in p.stderr
+
+
+def test_log_only_prints_exactly_the_log():
+    p = sh("sim", "--script", DEMO, "--log-only")
+    assert p.returncode == 0
+    log = p.stdout.splitlines()
+    assert len(log) == 22 and not any(x.startswith("#") for x in log)
+    with open(DEMO) as f:
+        text = f.read()
+    expected = [x.strip() for x in text.split("\nexpect\n", 1)[1].splitlines() if x.strip()]
+    assert log == expected
+
+
+def test_step_mode_gives_the_same_log():
+    a = sh("sim", "--script", DEMO, "--log-only")
+    b = sh("sim", "--script", DEMO, "--log-only", "--step", "1")
+    assert b.returncode == 0 and a.stdout == b.stdout
+
+
+def test_failed_expectation_exits_1_with_file_line(tmp_path):
+    with open(DEMO) as f:
+        text = f.read().replace("  9563 LOCK auto", "  9000 LOCK auto")
+    p = tmp_path / "wrong.scn"
+    p.write_text(text)
+    line = text.splitlines().index("  9000 LOCK auto") + 1
+    r = sh("sim", "--script", str(p))
+    assert r.returncode == 1
+    assert "9563 LOCK auto" in r.stdout  # the log is still printed
+    assert "doorkit sim: %s:%d: the log differs from expect at log line 5" % (p, line) in r.stderr
+    assert "expected: 9000 LOCK auto" in r.stderr and "actual:   9563 LOCK auto" in r.stderr
+
+
+def test_bad_file_exits_2_with_file_line(tmp_path):
+    p = tmp_path / "bad.scn"
+    p.write_text("calibrated yes\nat 1s door wiggle\nrun until 2s\n")
+    r = sh("sim", "--script", str(p))
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith("doorkit sim: %s:2: expected 'door open'" % p)
+
+
+def test_missing_file_exits_2():
+    r = sh("sim", "--script", "/nonexistent/nothing.scn")
+    assert r.returncode == 2
+    assert "doorkit sim: /nonexistent/nothing.scn: cannot read" in r.stderr
+
+
+def test_no_expect_block_exits_0(tmp_path):
+    p = tmp_path / "free.scn"
+    p.write_text("calibrated yes\nat 1s button\nrun until 3s\n")
+    r = sh("sim", "--script", str(p))
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == ["0 BOOT locked", "1580 UNLOCK button"]
+    assert "no expect block" in r.stderr
+
+
+def test_interactive_without_a_tty_exits_2_at_once():
+    t0 = time.monotonic()
+    r = sh("sim", timeout=30)
+    assert r.returncode == 2
+    assert "needs a terminal" in r.stderr and "stdin is not a TTY" in r.stderr
+    assert "--script" in r.stderr
+    assert time.monotonic() - t0 < 20
+    r = sh("sim", stdin=subprocess.PIPE, timeout=30)  # a pipe that never closes must not hang either
+    assert r.returncode == 2
+
+
+def test_no_command_prints_usage_and_exits_2():
+    r = sh()
+    assert r.returncode == 2 and "usage: doorkit" in r.stderr
+    r = sh("--version")
+    assert r.returncode == 0 and r.stdout.strip() == "doorkit " + doorkit.__version__
+
+
+def test_main_in_process(capsys):
+    assert cli.main(["sim", "--script", DEMO, "--log-only"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[1] == "1540 UNLOCK felica alice"
+
+
+# ---------------------------------------------------------------- interactive door
+def test_session_keys_drive_the_door():
+    s = simui.Session(seed=1)
+    assert s.key("1")  # alice's card
+    s.advance(2000)
+    assert s.door.status()["state"] == "unlocked"
+    s.key("o")
+    s.advance(1000)
+    s.key("c")
+    s.advance(5000)
+    assert list(s.lines)[-1].endswith("LOCK auto")
+    s.key("2")
+    s.advance(10)
+    assert "DENIED unknown felica:DEADBEEF00000000" in list(s.lines)[-1]
+    s.key("a")
+    assert s.door.core.cfg["auto_lock"] is False and s.message == "auto-lock off"
+    s.key("p")
+    s.key("b")
+    s.advance(500)
+    assert list(s.lines)[-1].endswith("REFUSED button-off")
+    s.key("u")
+    s.advance(1000)
+    assert list(s.lines)[-1].endswith("MANUAL_UNLOCK")
+    s.key("j")
+    assert s.door.world.jammed
+    s.key("L")
+    s.advance(3000)
+    assert list(s.lines)[-1].endswith("JAM lock bob")
+    s.key("j")
+    s.key("l")
+    s.advance(1000)
+    assert [x.split(" ", 1)[1] for x in list(s.lines)[-2:]] == ["JAM_CLEAR", "MANUAL_LOCK"]
+    s.key("F")
+    s.advance(500)
+    assert "FORCED_OPEN" in list(s.lines)[-1]
+    s.key("+")
+    assert s.speed == 2.0
+    s.key("C")  # door open: calibration refused
+    s.advance(10)
+    assert list(s.lines)[-1].endswith("REFUSED door-open")
+    s.key("R")
+    assert s.message == "rebooted"
+    assert s.key("q") is False
+    screen = "\n".join(s.screen(120))
+    assert "virtual door" in screen and "OPEN" in screen
+
+
+def test_session_screen_fits_the_width():
+    s = simui.Session()
+    assert all(len(x) < 60 for x in s.screen(60))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
+def test_interactive_door_in_a_pty_quits_with_q():
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    env = dict(os.environ, TERM="xterm")
+    p = subprocess.Popen([doorkit_exe(), "sim"], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+                         close_fds=True)
+    os.close(slave)
+    out = b""
+
+    def read_for(seconds):
+        nonlocal out
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            r, _, _ = select.select([master], [], [], 0.05)
+            if r:
+                try:
+                    out += os.read(master, 65536)
+                except OSError:
+                    return
+
+    try:
+        read_for(2.0)
+        os.write(master, b"1")
+        read_for(1.5)
+        os.write(master, b"q")
+        p.wait(timeout=10)
+        read_for(0.2)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    assert p.returncode == 0
+    text = out.decode("utf-8", "replace")
+    assert "virtual" in text and "UNLOCK" in text
