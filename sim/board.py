@@ -34,7 +34,7 @@ from store import MemoryStore
 from lockctl.keys import KeyList
 from lockctl.record import format_record
 from lockctl.codes import (
-    EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING, STATE_NAMES,
+    EV_DOOR, EV_BUTTON, EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING, STATE_NAMES,
 )
 
 
@@ -106,7 +106,8 @@ class VirtualDoor:
         self.records = []  # every log record, oldest first (App.log keeps only the last log_size)
         self.record_count = 0
         self.on_record = None  # extra callback(record)
-        self.polls = 0
+        self.polls = 0  # full App.poll() calls
+        self.light_polls = 0  # debouncer-only polls at intermediate bounce edges
         self.boots = 0
         self._queue = []  # (t, seq, fn, args)
         self._seq = 0
@@ -133,6 +134,9 @@ class VirtualDoor:
         self.app.on_record = self._record
         self._blk_since = None
         self._dirty = True
+        self._light = False
+        self._zone_cache = (None, None)
+        self._light_ok = self.board.door_settle > 0 and self.board.button_settle > 0
         self.boots += 1
         self.app.start(self.now)
 
@@ -196,19 +200,23 @@ class VirtualDoor:
         w = self.world
         q = self._queue
         now = self.now
-        # the firmware already saw everything up to now, unless something happened since
-        fresh = self._dirty or w.inputs != self._inputs_seen
+        first = True
         while True:
             w.advance_to(now)
+            ran = False
             while q and q[0][0] <= now:
                 _, _, fn, args = heapq.heappop(q)
                 fn(*args)
-                fresh = True
-            if fresh:
+                ran = True
+            if first:
+                # the firmware already saw everything up to now, unless something happened since
+                if ran or self._dirty or w.inputs != self._inputs_seen:
+                    self._poll(now)
+                first = False
+            elif self._light and not ran:
+                self._light_poll(now)
+            else:
                 self._poll(now)
-                self._dirty = False
-                self._inputs_seen = w.inputs
-            fresh = True
             nxt = self._next_wake(now)
             if nxt is None or nxt > t_end:
                 break
@@ -223,9 +231,26 @@ class VirtualDoor:
         while self.now < end and (self.world.busy() or self.app.busy()):
             self.advance(min(50, end - self.now))
 
+    def _light_poll(self, now):
+        """A wake for an intermediate edge of a bouncing contact and nothing else. All App.poll
+        would do here is let the debouncer note the edge (a debouncer with settle_ms > 0 never
+        reports at an edge: its wait restarts), so only the debouncers are polled."""
+        b = self.board
+        self.light_polls += 1
+        v = b.door.poll(now)
+        p = b.button.poll(now)
+        if v is not None or p is not None:  # not with these drivers; hand it over as App.poll would
+            if v is not None:
+                self.app.submit(now, EV_DOOR, v)
+            if p:
+                self.app.submit(now, EV_BUTTON, None)
+            self._poll(now)
+
     def _poll(self, now):
         app = self.app
         app.poll(now)
+        self._dirty = False
+        self._inputs_seen = self.world.inputs
         self.polls += 1
         # timers the core armed for "now" (e.g. auto_lock_ms=0) fire at once, not a ms later
         d = app.next_deadline()
@@ -258,7 +283,10 @@ class VirtualDoor:
             self._blk_since = None
 
     def _next_wake(self, now):
+        """The next instant the App must be polled at; sets self._light when that instant is only
+        an intermediate bounce edge (see _light_poll)."""
         w, b = self.world, self.board
+        self._light = False
         best = self._queue[0][0] if self._queue else None
         d = self._deadline
         if d is not None:
@@ -266,70 +294,82 @@ class VirtualDoor:
                 d = now + 1
             if best is None or d < best:
                 best = d
-        e = w.next_event()
-        if e is not None and (best is None or e < best):
-            best = e
+        m = w.next_motion_event()
+        if m is not None and (best is None or m < best):
+            best = m
+        edge = w.next_edge()
         if self.mode == "fixed":
+            if edge is not None and (best is None or edge < best):
+                best = edge
             if w.busy() or self.app.busy():
                 f = now + self.fine_ms
                 if best is None or f < best:
                     best = f
             return best
         door, button = b.door, b.button
-        if not (b.motor.running or w._rate or w._hand is not None or door.settling or button.settling):
-            return best  # the common case: nothing in motion, jump to the next happening
-        return self._next_hint(now, best)
+        if b.motor.running or w._rate or w._hand is not None or door.settling or button.settling:
+            best = self._next_hint(now, best)
+        if edge is not None and (best is None or edge < best):
+            self._light = self._light_ok
+            return edge
+        return best
 
     def _next_hint(self, now, best):
-        w, b, app = self.world, self.board, self.app
-        mv = w.moving()
-        hints = []
+        """best, or an earlier instant at which a driver or the core may change its mind."""
+        w, b = self.world, self.board
         # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
-        for deb, line, settle in ((b.door, w.reed, b.door_settle), (b.button, w.button, b.button_settle)):
-            if deb.settling:
-                since = getattr(deb, "_since", line.last_edge)
-                h = (since if since is not None else now) + settle
-                hints.append(h if h > now else now + 1)
+        deb = b.door
+        if deb.settling:
+            since = getattr(deb, "_since", w.reed.last_edge)
+            h = (now if since is None else since) + b.door_settle
+            if h <= now:
+                h = now + 1
+            if best is None or h < best:
+                best = h
+        deb = b.button
+        if deb.settling:
+            since = getattr(deb, "_since", w.button.last_edge)
+            h = (now if since is None else since) + b.button_settle
+            if h <= now:
+                h = now + 1
+            if best is None or h < best:
+                best = h
         m = b.motor
-        running = m.running
-        mv = w.moving()
-        if not (running or mv is not None or b.door.settling or b.button.settling):
-            return best  # the common case: nothing in motion, jump to the next happening
-        hints = []
-        # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
-        for deb, line, settle in ((b.door, w.reed, b.door_settle), (b.button, w.button, b.button_settle)):
-            if deb.settling:
-                since = getattr(deb, "_since", line.last_edge)
-                h = (since if since is not None else now) + settle
-                hints.append(h if h > now else now + 1)
-        if running:
-            # the current only changes at world events (contact, hand) and when the world's inrush
-            # ends; the driver ignores it until its own inrush window ends
+        if m.running:
+            # the current changes only at world events (contact, hand) and when the world's inrush
+            # ends; the driver ignores it until its own inrush window has passed
             high = w.current_level() >= b.stall_u16
             c = w.next_current_change()
             if c is not None and ((w.i_stall if w.blocked() else w.i_free) >= b.stall_u16) != high:
-                hints.append(c)
+                if best is None or c < best:
+                    best = c
             t_drive = getattr(m, "_t_drive", w.drive_t)
             if high and t_drive is not None and t_drive + b.inrush_ms > now:
-                hints.append(t_drive + b.inrush_ms)
+                h = t_drive + b.inrush_ms
+                if best is None or h < best:
+                    best = h
             if self._blk_since is not None:
                 h = self._blk_since + b.stall_ms
-                if h > now:
-                    hints.append(h)
-                elif getattr(m, "_reported", False) is False:
-                    hints.append(now + 1)  # the driver should have reported: look again
+                if h <= now:
+                    # the driver should have reported by now; if it has not, look again
+                    h = now + 1 if getattr(m, "_reported", False) is False else None
+                if h is not None and (best is None or h < best):
+                    best = h
         # knob position: the first ms it crosses a zone boundary of the core
+        mv = w.moving()
         if mv is not None:
             if w.noise:
-                hints.append(now + self.fine_ms)
+                h = now + self.fine_ms
             else:
-                h = self._zone_crossing(now, mv[0], mv[1])
-                if h is not None:
-                    hints.append(h)
-        for h in hints:
-            if best is None or h < best:
+                core = self.app.core
+                key = (w.segment_id, core.cal, core.cfg["zone_pct"])
+                h = self._zone_cache[1] if self._zone_cache[0] == key else None
+                if h is None or h <= now:
+                    h = self._zone_crossing(now, mv[1])
+                    self._zone_cache = (key, h)
+            if h is not None and (best is None or h < best):
                 best = h
-        if best is None and app.busy():
+        if best is None and self.app.busy():
             best = now + self.fine_ms  # something the hints do not know about: keep looking
         return best
 
@@ -337,7 +377,7 @@ class VirtualDoor:
         c = self.world.counts_at(s)
         return 4095 - c if self.board.pos_inverted else c
 
-    def _zone_crossing(self, now, rate, until):
+    def _zone_crossing(self, now, until):
         core = self.app.core
         cal = core.cal
         if cal is None:

@@ -236,6 +236,7 @@ class World:
         self._seg_a = max(self.lock, min(self.unlock, a))
         self._rate = 0
         self._lim = self._seg_a
+        self.segment_id = 0  # changes whenever the motion law changes
         self._pot_t = None  # cache of the pot reading: valid for (now, motion law) until reset
         self._pot_c = 0
         self._hand = None  # (t0, a0, t1, a1) while a person turns the knob
@@ -290,6 +291,14 @@ class World:
     def next_event(self):
         """Earliest time > now at which something changes by itself (a pin edge, the end of a hand
         turn, the motor reaching a stop or a jam), or None. See also next_current_change()."""
+        e = self.next_edge()
+        m = self.next_motion_event()
+        if e is None:
+            return m
+        return e if m is None or e < m else m
+
+    def next_edge(self):
+        """Time of the next scheduled edge of the reed switch or the button, or None."""
         now = self.now
         best = None
         line = self.reed
@@ -302,15 +311,18 @@ class World:
             line.sync(now)
             if line.edges and (best is None or line.edges[0] < best):
                 best = line.edges[0]
+        return best
+
+    def next_motion_event(self):
+        """End of a hand turn, or the motor-driven knob reaching a stop or a jam, or None."""
         h = self._hand
         if h is not None:
-            if best is None or h[2] < best:
-                best = h[2]
-        elif self._rate:
+            return h[2]
+        if self._rate:
             c = self.contact_time()
-            if c is not None and c > now and (best is None or c < best):
-                best = c
-        return best
+            if c is not None and c > self.now:
+                return c
+        return None
 
     def next_current_change(self):
         """When the motor current leaves its inrush level (if that is still ahead), else None."""
@@ -425,6 +437,7 @@ class World:
     def _set_segment(self, a):
         """Start a new motion law at now from angle a (after any input change)."""
         self._pot_t = None
+        self.segment_id += 1
         self._seg_t = self.now
         self._seg_a = a
         if self._hand is not None or not self.direction:
