@@ -115,7 +115,6 @@ class VirtualDoor:
         self._blk_move = -1
         self._dirty = True
         self._inputs_seen = -1
-        self._deadline = None
         self.board = None
         self.app = None
         if start:
@@ -136,6 +135,10 @@ class VirtualDoor:
         self._dirty = True
         self._light = False
         self._zone_cache = (None, None)
+        b = self.board
+        self._debouncers = ((b.door, self.world.reed, b.door_settle), (b.button, self.world.button, b.button_settle))
+        # Debounced's own fields (faster than its properties); fall back to the public API without them
+        self._deb_private = all(hasattr(d, "_raw") and hasattr(d, "_since") for d in (b.door, b.button))
         self._light_ok = self.board.door_settle > 0 and self.board.button_settle > 0
         self.boots += 1
         self.app.start(self.now)
@@ -260,7 +263,6 @@ class VirtualDoor:
             self.polls += 1
             n += 1
             d = app.next_deadline()
-        self._deadline = d
         if self.board.motor.running or self._blk_since is not None:
             self._track_stall(now)
 
@@ -288,7 +290,7 @@ class VirtualDoor:
         w, b = self.world, self.board
         self._light = False
         best = self._queue[0][0] if self._queue else None
-        d = self._deadline
+        d = self.app.next_deadline()  # live: a caller may have fed the App directly
         if d is not None:
             if d <= now:
                 d = now + 1
@@ -318,36 +320,32 @@ class VirtualDoor:
         """best, or an earlier instant at which a driver or the core may change its mind."""
         w, b = self.world, self.board
         # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
-        deb = b.door
-        if deb.settling:
-            since = getattr(deb, "_since", w.reed.last_edge)
-            h = (now if since is None else since) + b.door_settle
-            if h <= now:
-                h = now + 1
-            if best is None or h < best:
-                best = h
-        deb = b.button
-        if deb.settling:
-            since = getattr(deb, "_since", w.button.last_edge)
-            h = (now if since is None else since) + b.button_settle
-            if h <= now:
-                h = now + 1
-            if best is None or h < best:
-                best = h
-        m = b.motor
-        if m.running:
-            # the current changes only at world events (contact, hand) and when the world's inrush
-            # ends; the driver ignores it until its own inrush window has passed
-            high = w.current_level() >= b.stall_u16
-            c = w.next_current_change()
-            if c is not None and ((w.i_stall if w.blocked() else w.i_free) >= b.stall_u16) != high:
-                if best is None or c < best:
-                    best = c
-            t_drive = getattr(m, "_t_drive", w.drive_t)
-            if high and t_drive is not None and t_drive + b.inrush_ms > now:
-                h = t_drive + b.inrush_ms
+        for deb, line, settle in self._debouncers:
+            if deb._raw != deb.value if self._deb_private else deb.settling:
+                since = deb._since if self._deb_private else line.last_edge
+                h = (now if since is None else since) + settle
+                if h <= now:
+                    h = now + 1
                 if best is None or h < best:
                     best = h
+        m = b.motor
+        if m.running:
+            # the current changes only at world events (contact, hand: we wake there anyway) and
+            # when the world's inrush ends; the driver looks at it only after its inrush window
+            stall = b.stall_u16
+            high = w.current_level() >= stall
+            c = w.next_current_change()
+            high_after = (w.i_stall if w.blocked() else w.i_free) >= stall
+            t_drive = getattr(m, "_t_drive", w.drive_t)
+            t_ie = None if t_drive is None else t_drive + b.inrush_ms
+            if t_ie is not None and t_ie > now:
+                high_ie = high_after if (c is not None and c <= t_ie) else high
+                if high_ie and (best is None or t_ie < best):
+                    best = t_ie  # the driver starts its stall window with a high reading
+                if c is not None and c > t_ie and high_after != high and (best is None or c < best):
+                    best = c
+            elif c is not None and high_after != high and (best is None or c < best):
+                best = c
             if self._blk_since is not None:
                 h = self._blk_since + b.stall_ms
                 if h <= now:

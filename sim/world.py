@@ -218,6 +218,7 @@ class World:
             raise ValueError("speed_dps must be positive")
         self.pot_offset = int(pot_offset)
         self.pot_k = int(round(float(pot_per_deg) * 1000))  # milli-counts per degree
+        self._pot_c0 = (self.pot_offset * 1000 + 500) * UDEG  # offset and the rounding half
         self.noise = int(noise)
         self.i_free, self.i_stall, self.i_inrush = int(i_free), int(i_stall), int(i_inrush)
         self.inrush_ms = int(inrush_ms)
@@ -505,7 +506,7 @@ class World:
 
     def counts_of(self, a):
         """Pot reading in 12-bit counts for angle a (udeg), without noise."""
-        c = (self.pot_offset * 1000 * UDEG + self.pot_k * a + 500 * UDEG) // (1000 * UDEG)
+        c = (self._pot_c0 + self.pot_k * a) // 1000000000  # exact: (offset + per_deg * deg) rounded
         return 0 if c < 0 else (4095 if c > 4095 else c)
 
     def counts_at(self, s):
@@ -660,13 +661,17 @@ class SimMachine:
         class Pin(SimPin):
             def __init__(self, id, mode=-1, pull=-1, value=None):
                 role = machine._by_id.get(id)
-                read = None
-                if role == "reed":
-                    read = lambda: w.reed.level_at(w.now)  # noqa: E731
-                elif role == "button":
-                    read = lambda: w.button.level_at(w.now)  # noqa: E731
-                SimPin.__init__(self, id, mode, pull, value, read=read, name=role or "")
+                SimPin.__init__(self, id, mode, pull, value, name=role or "")
                 self.clock = lambda: w.now  # noqa: E731
+                if role in ("reed", "button"):
+                    line = w.reed if role == "reed" else w.button
+
+                    def value(v=None):  # an input wired to the world: read the wire at now
+                        e = line.edges
+                        if e and e[0] <= w.now:
+                            line.sync(w.now)
+                        return line.level
+                    self.value = value
                 if role == "led":
                     machine.led = self
 
