@@ -182,24 +182,24 @@ def test_interactive_door_in_a_pty_quits_with_q():
     os.close(slave)
     out = b""
 
-    def read_for(seconds):
+    def read_until(needle, seconds):
         nonlocal out
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while time.monotonic() < end and needle not in out:
             r, _, _ = select.select([master], [], [], 0.05)
             if r:
                 try:
                     out += os.read(master, 65536)
                 except OSError:
-                    return
+                    return False
+        return needle in out
 
     try:
-        read_for(2.0)
-        os.write(master, b"1")
-        read_for(1.5)
+        assert read_until(b"virtual", 20), out[-2000:]
+        os.write(master, b"1")  # alice's card: the motor takes ~0.55 s (real time) to unlock
+        assert read_until(b"UNLOCK", 20), out[-2000:]
         os.write(master, b"q")
         p.wait(timeout=10)
-        read_for(0.2)
     finally:
         if p.poll() is None:
             p.kill()

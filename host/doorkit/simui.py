@@ -18,7 +18,10 @@ HELP = [
 
 
 def run(seed=0, speed=1.0):
-    return curses.wrapper(_main, seed, speed)
+    try:
+        return curses.wrapper(_main, seed, speed)
+    except KeyboardInterrupt:  # Ctrl-C: the terminal is restored by wrapper; leave quietly
+        return 130
 
 
 def make_door(seed=0):
