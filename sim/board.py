@@ -17,10 +17,12 @@ can change what it sees, and virtual time jumps straight over everything in betw
     edge it saw, the motor driver's inrush window end and (while the current is high) the end of
     its stall window;
   * the first millisecond at which the knob position crosses one of the core's zone boundaries
-    (found by bisection on the world's exact, integer motion law).
+    (interpolated, then checked against the world's exact integer motion law).
 
-Polling at these instants gives the same log as polling every millisecond (tests check this against
-mode="fixed", fine_ms=1), at a small fraction of the cost: a quiet day is a handful of polls.
+At an instant that is only an intermediate edge of a bouncing contact, just the debouncers are polled
+(all App.poll could do there). Polling at these instants gives the same log as polling every
+millisecond (tests check this against mode="fixed", fine_ms=1), at a small fraction of the cost: a
+quiet day is one poll, a month of busy door traffic a few seconds.
 mode="fixed" steps every fine_ms while anything moves or settles instead (slow, for cross-checks);
 with ADC noise enabled the exact mode falls back to fine_ms steps while the knob moves.
 """
