@@ -1,0 +1,133 @@
+"""Runs every benchmark (each in its own process) and prints a markdown summary with the exact
+command behind each figure. `make bench` runs this; the raw results go to bench/out/results.json.
+
+    .venv/bin/python bench/run_all.py            # full counts (about 3-4 minutes)
+    .venv/bin/python bench/run_all.py --quick    # smaller counts, same figures (well under a minute)
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import mpbuild  # noqa: E402
+
+
+def py_cmd():
+    exe = sys.executable
+    rel = os.path.relpath(exe, ROOT)
+    return rel if not rel.startswith("..") else exe
+
+
+def bench(script, args):
+    """Run bench/<script> args; returns (command text, RESULT dict)."""
+    cmd = [sys.executable, os.path.join(HERE, script)] + args
+    text = " ".join([py_cmd(), "bench/" + script] + args)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return text, json.loads(line[7:])
+    raise RuntimeError("%s failed (exit %s):\n%s%s" % (text, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
+
+
+def machine():
+    cpu = platform.processor() or "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "micropython": mpbuild.micropython_version(), "platform": platform.platform()}
+
+
+def fmt_counts(d):
+    return ", ".join("%s %s" % kv for kv in d.items())
+
+
+def main(argv):
+    quick = "--quick" in argv
+    m = machine()
+    t0 = time.time()
+    res = {"machine": m}
+    ev = ["--events", "50000"] if quick else []
+    cyc = ["--cycles", "20000"] if quick else []
+    res["core_events"] = bench("core_events.py", ev)
+    res["office"] = bench("office.py", [])
+    res["endurance_board"] = bench("endurance.py", cyc)
+    res["endurance_core"] = bench("endurance.py", ["--core"] + cyc)
+    res["total_s"] = time.time() - t0
+    os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+    with open(os.path.join(HERE, "out", "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+    out = []
+    w = out.append
+    w("# doorkit benchmarks")
+    w("")
+    w("Machine: %d CPUs (`nproc`), %s; Python %s; MicroPython `%s`; %s. Total %.0f s."
+      % (m["nproc"], m["cpu"], m["python"], m["micropython"], m["platform"], res["total_s"]))
+    w("")
+    cmd, r = res["core_events"]
+    cp, mp = r["cpython"], r["micropython"]
+    w("## LockCore events/s (`%s`)" % cmd)
+    w("")
+    w("| runtime | events/s | us/event | heap |")
+    w("|---|---|---|---|")
+    w("| CPython %s | %d | %.2f | - |" % (cp["version"], cp["events_per_s"], cp["us_per_event"]))
+    w("| MicroPython %s unix, `-X heapsize=%s` | %d | %.2f | %d B allocated / 1000 events; retained growth %d B |"
+      % (mp["version"], mp["heapsize"], mp["events_per_s"], mp["us_per_event"], mp["alloc_bytes_per_1000"],
+         mp["retained_growth_bytes"]))
+    w("")
+    w("- CPython / MicroPython unix (same run; identical stream and log on both runtimes: %s): **%.2fx**"
+      % ("yes" if r["same_stream"] else "NO", r["ratio_cpython_over_micropython"]))
+    w("- ESP32 estimate (unix port %d-%dx faster than an ESP32 at 160-240 MHz): **%d-%d events/s**"
+      % (mpbuild.ESP32_SLOWDOWN[0], mpbuild.ESP32_SLOWDOWN[1], r["esp32_estimate_events_per_s"][0],
+         r["esp32_estimate_events_per_s"][1]))
+    w("- stream: %d events (%d timed after a warm-up chunk), %d virtual s; mix: %s"
+      % (cp["events"], cp["timed_events"], cp["virtual_s"], fmt_counts(cp["mix"])))
+    w("")
+    cmd, o = res["office"]
+    w("## 30-day office on the virtual board (`%s`)" % cmd)
+    w("")
+    w("- run time (CPython): **%.2f s** = %.1f virtual days per real second" % (o["wall_s"], o["virtual_days_per_s"]))
+    w("- %d passages, **%d door events** (opened + closed), %d interactions (door events + taps + presses + turns), "
+      "%d App polls" % (o["passages"], o["door_events"], o["interactions"], o["polls"]))
+    w("- people: %s" % fmt_counts(o["counts"]))
+    w("- passages by time: %s" % fmt_counts(o["passages_by_time"]))
+    w("- %d log records: %s" % (o["log_records"], fmt_counts(o["logs"])))
+    w("- by argument: %s" % fmt_counts(o["log_detail"]))
+    w("- JAM / RETRY causes: %s" % fmt_counts(o["jam_causes"]))
+    w("- **stuck states: %d** %s; end of month: %s -> %s"
+      % (o["stuck"], "(by the episode before the failed check: %s)" % fmt_counts(o["stuck_after"]) if o["stuck"] else "",
+         fmt_counts(o["final"]), "sane" if o["final_sane"] else "NOT SANE"))
+    for s in o["stuck_examples"]:
+        w("  - STUCK %s" % s)
+    w("")
+    w("## Endurance")
+    w("")
+    w("| runner | command | cycles | run time | cycles/s | virtual days | drives | JAM | RETRY | stuck |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for key in ("endurance_board", "endurance_core"):
+        cmd, e = res[key]
+        w("| %s | `%s` | %d | %.1f s | %.0f | %.1f | %d | %d | %d | **%d** |"
+          % (e["runner"], cmd, e["cycles"], e["wall_s"], e["cycles_per_s"], e["virtual_days"], e["motor_moves"],
+             e["jam_records"], e["retry_records"], e["stuck"]))
+    for key in ("endurance_board", "endurance_core"):
+        cmd, e = res[key]
+        w("")
+        w("- %s: injected %s; stuck by check: %s" % (e["runner"], fmt_counts(e["injected"]),
+                                                      fmt_counts(e["stuck_by_check"]) or "none"))
+        for cycle, half, what, lines in e["stuck_examples"]:
+            w("  - STUCK cycle %d (%s): %s: %s" % (cycle, half, what, " | ".join(lines)))
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
