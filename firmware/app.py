@@ -90,7 +90,13 @@ class App:
         return b.motor.running or b.door.settling or b.button.settling or self._coast_at is not None
 
     def next_deadline(self):
-        return self.timers.next_deadline()
+        """The earliest instant poll() has work to do without any input changing: a core timer or
+        the brake release."""
+        d = self.timers.next_deadline()
+        c = self._coast_at
+        if c is not None and (d is None or c < d):
+            return c
+        return d
 
     def _feed(self, now_ms, kind, arg):
         try:

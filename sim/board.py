@@ -355,14 +355,14 @@ class VirtualDoor:
                     h = now + 1 if getattr(m, "_reported", False) is False else None
                 if h is not None and (best is None or h < best):
                     best = h
-        # knob position: the first ms it crosses a zone boundary of the core
+        # knob position: the first ms it crosses one of the core's position edges
         mv = w.moving()
         if mv is not None:
             if w.noise:
                 h = now + self.fine_ms
             else:
                 core = self.app.core
-                key = (w.segment_id, core.cal, core.cfg["zone_pct"])
+                key = (w.segment_id, core.position_edges())
                 h = self._zone_cache[1] if self._zone_cache[0] == key else None
                 if h is None or h <= now:
                     h = self._zone_crossing(now, mv[1])
@@ -378,25 +378,22 @@ class VirtualDoor:
         return 4095 - c if self.board.pos_inverted else c
 
     def _zone_crossing(self, now, until):
-        core = self.app.core
-        cal = core.cal
-        if cal is None:
+        """First ms in (now, until] at which the knob crosses one of the core's position edges."""
+        edges = self.app.core.position_edges()
+        if not edges:
             return None
-        tol = abs(cal[1] - cal[0]) * core.cfg["zone_pct"] // 100
-        if tol < 1:
-            tol = 1
         p0 = self._pos_at(now)
         p1 = self._pos_at(until)
         if p1 == p0:
             return None
         up = p1 > p0
-        if up:
-            cands = [b for c in cal for b in (c - tol, c + tol + 1) if p0 < b <= p1]
+        if up:  # rising through edge e: from e - 1 to e
+            cands = [e for e in edges if p0 < e <= p1]
             if not cands:
                 return None
             b = min(cands)
-        else:
-            cands = [b for c in cal for b in (c + tol, c - tol - 1) if p1 <= b < p0]
+        else:  # falling through edge e: from e to e - 1
+            cands = [e - 1 for e in edges if p1 <= e - 1 < p0]
             if not cands:
                 return None
             b = max(cands)

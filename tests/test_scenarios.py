@@ -32,32 +32,10 @@ def test_shipped_scenario_same_log_when_polled_every_millisecond(path):
     assert run(scn, mode="fixed", fine_ms=1).log == run(scn).log
 
 
-def test_demo_log_exactly():
+def test_demo_runs_and_narrates():
+    # the exact log is demo.scn's own expect block (checked by the shipped-scenario tests)
     res = run(scenario.load(os.path.join(ROOT, "sim", "scenarios", "demo.scn")))
-    assert res.log == [
-        "0 BOOT locked",
-        "1540 UNLOCK felica alice",
-        "3050 DOOR_OPEN",
-        "6083 DOOR_CLOSE",
-        "9563 LOCK auto",
-        "12000 DENIED unknown felica:DEADBEEF",
-        "14519 UNLOCK button",
-        "17513 LOCK button",
-        "20000 CONFIG button_unlock=off",
-        "21035 REFUSED button-off",
-        "23000 CONFIG button_unlock=on",
-        "25711 MANUAL_UNLOCK",
-        "36251 LOCK relock",
-        "40210 RETRY stall bob",
-        "40950 UNLOCK remote bob",
-        "45210 RETRY stall bob",
-        "45620 JAM lock bob",
-        "51480 JAM_CLEAR",
-        "51480 LOCK remote bob",
-        "55076 DOOR_OPEN",
-        "55076 FORCED_OPEN",
-        "58064 DOOR_CLOSE",
-    ]
+    assert res.ok and len(res.log) == 22
     assert "# 55000 the door is forced open: the strike plate breaks" in res.output
     assert res.output[1] == "# 0 Power on: calibrated, bolt thrown, door closed."
 

@@ -99,7 +99,8 @@ def test_hand_turn_is_a_manual_unlock_and_relocks():
     d = VirtualDoor(calibration="ends")
     d.turn("unlock", 900)
     d.advance(12000)
-    assert d.lines() == ["0 BOOT locked", "810 MANUAL_UNLOCK", "11350 LOCK relock"]
+    # past the middle of the 900 ms turn the bolt no longer holds: manual unlock, relock 10 s later
+    assert d.lines() == ["0 BOOT locked", "451 MANUAL_UNLOCK", "10991 LOCK relock"]
 
 
 def test_hand_holding_the_knob_against_the_motor():
@@ -221,15 +222,13 @@ def test_a_quiet_day_costs_a_handful_of_polls():
 
 
 def test_pending_timers_are_jumped_to_exactly():
-    d = VirtualDoor(calibration="ends", bolt="unlocked", config={"relock_ms": 3600000})
-    d.press_button()  # unlocked: the button locks
-    d.advance(1000)
-    d.press_button()  # and unlocks again; the relock is an hour later
+    d = VirtualDoor(calibration="ends", bolt="locked", config={"relock_ms": 3600000})
+    d.press_button()  # unlocks; nobody opens the door, the relock is an hour later
     d.advance(7200000)
     log = d.lines()
-    assert [x.split(" ", 1)[1] for x in log] == ["BOOT unlocked", "LOCK button", "UNLOCK button", "LOCK relock"]
-    t_unlock = int(log[2].split()[0])
-    assert log[3] == "%d LOCK relock" % (t_unlock + 3600000 + 480)
+    assert [x.split(" ", 1)[1] for x in log] == ["BOOT locked", "UNLOCK button", "LOCK relock"]
+    t_unlock = int(log[1].split()[0])
+    assert log[2] == "%d LOCK relock" % (t_unlock + 3600000 + 480)
     assert d.polls < 60
 
 
@@ -253,3 +252,15 @@ def test_door_traffic_runs_fast():
     assert d.core.state == LOCKED
     assert d.polls < 1000 * 35  # per cycle: bounces of 2 button and 2 door changes, 2 moves
     assert elapsed < 5.0  # about 0.3 s on a laptop; generous for a busy machine
+
+
+def test_brake_release_is_not_a_motor_move_and_uses_no_jam():
+    d = VirtualDoor(seed=1, calibration="ends", config={"auto_lock": False})
+    d.press_button()
+    d.advance(5000)
+    assert d.board.motor.direction == 0 and (d.world.pwm_a.duty_u16(), d.world.pwm_b.duty_u16()) == (0, 0)
+    assert d.world.moves == 1  # the unlock only; releasing the brake is not a move
+    d.world.jam(None, 3)  # attempt, back-off and retry are blocked: a real jam
+    d.remote("lock", "bob")
+    d.advance(5000)
+    assert d.lines()[-2:] == ["%s RETRY stall bob" % d.lines()[-2].split()[0], "%s JAM lock bob" % d.lines()[-1].split()[0]]

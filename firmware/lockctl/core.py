@@ -129,6 +129,26 @@ class LockCore:
     def next_deadline(self):
         return self._timers.next_deadline()
 
+    def position_edges(self):
+        """Sorted positions e at which the core's reading of the knob differs between e - 1 and e
+        (zone edges, the midpoint). A runner that skips time must sample the knob when it crosses
+        one; between them the core ignores position changes while the motor is idle."""
+        cal = self.cal
+        if cal is None:
+            return ()
+        tol = self._tol()
+        lo, hi = cal
+        m = (lo + hi) // 2
+        edges = []
+        for e in (lo - tol, lo + tol + 1, hi - tol, hi + tol + 1, m, m + 1):
+            if e not in edges and self._reading(e - 1) != self._reading(e):
+                edges.append(e)
+        edges.sort()
+        return tuple(edges)
+
+    def _reading(self, pos):
+        return self._zone(pos), self._nearer_unlock(pos)
+
     @property
     def state_name(self):
         return STATE_NAMES[self.state]
@@ -198,13 +218,19 @@ class LockCore:
         self.motor = 0
         self._out.append((A_STOP,))
 
+    def _tol(self):
+        cal = self.cal
+        tol = abs(cal[1] - cal[0]) * self.cfg["zone_pct"] // 100
+        return tol if tol > 0 else 1
+
+    def _nearer_unlock(self, pos):
+        return abs(pos - self.cal[1]) < abs(pos - self.cal[0])
+
     def _zone(self, pos):
         cal = self.cal
         if cal is None or pos is None:
             return _Z_MID
-        tol = abs(cal[1] - cal[0]) * self.cfg["zone_pct"] // 100
-        if tol < 1:
-            tol = 1
+        tol = self._tol()
         if abs(pos - cal[0]) <= tol:
             return _Z_LOCK
         if abs(pos - cal[1]) <= tol:
@@ -338,7 +364,15 @@ class LockCore:
         if ph != _PH_IDLE or self.cal is None:
             return  # backing off or calibrating: positions are only recorded
         z = self._zone(pos)
-        if z == _Z_MID or z == self._rest:
+        if z == _Z_MID:
+            # a part-way turn: once the knob is nearer the unlock end than the lock end the bolt no
+            # longer secures the door, so it counts as unlocked (and auto-lock follows)
+            if self.state == LOCKED and self._nearer_unlock(pos):
+                self._rest = z
+                self._manual(UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
+                self._arm_relock("relock_ms", "relock")
+            return
+        if z == self._rest:
             return
         self._rest = z
         # the knob reached an end while the motor was idle: someone turned it by hand
@@ -439,12 +473,9 @@ class LockCore:
             self._log(LOG_REFUSED, "button-off", None)
             self._show(IND_DENIED)
             return
-        st = self.state
-        if st == LOCKED or st == JAMMED or st == UNCALIBRATED or st == CALIBRATING:
-            self._request(TOWARD_UNLOCK, "button", None)
-        elif st == UNLOCKED:
-            self._request(TOWARD_LOCK, "button", None)
-        # while the motor is already moving a press changes nothing
+        # the button only unlocks (people press it to leave): when already unlocked the press is
+        # recorded and the relock grace starts again; it never throws the bolt in someone's face
+        self._request(TOWARD_UNLOCK, "button", None)
 
     def _on_credential(self, kind, ident):
         if self.keys is None:

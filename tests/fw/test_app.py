@@ -80,6 +80,7 @@ def test_button_unlock_drives_then_brakes_then_coasts():
     r.set_pos(UNLOCK)
     r.run_to(405)
     assert r.legs() == (65535, 65535)  # braked
+    assert r.app.next_deadline() == 405 + BRAKE_MS  # a runner that sleeps until then releases it
     r.run_to(405 + BRAKE_MS)
     assert r.legs() == (0, 0)  # released so the knob turns freely by hand
     assert r.lines() == ["0 BOOT locked", "405 UNLOCK button"]

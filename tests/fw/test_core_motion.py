@@ -98,8 +98,8 @@ def test_auto_lock_never_while_door_open():
     r.ev(4000, EV_DOOR, True)  # reopened before the 3 s ran out: auto-lock cancelled
     r.advance(3600 * 1000)
     assert r.drives() == []
-    r.ev(3600 * 1000 + 1, EV_BUTTON)  # a lock request while open is refused, nothing moves
-    r.ev(3600 * 1000 + 2, EV_REMOTE, ("lock", "admin"))
+    r.ev(3600 * 1000 + 1, EV_BUTTON)  # someone leaving through the open door: recorded, nothing moves
+    r.ev(3600 * 1000 + 2, EV_REMOTE, ("lock", "admin"))  # a lock request while open is refused
     assert r.drives() == []
     assert r.log == [
         "0 BOOT unlocked",
@@ -107,7 +107,7 @@ def test_auto_lock_never_while_door_open():
         "2000 DOOR_CLOSE",
         "4000 DOOR_OPEN",
         "64000 HELD_OPEN",
-        "3600001 REFUSED door-open",
+        "3600001 UNLOCK button",
         "3600002 REFUSED door-open admin",
     ]
 
@@ -157,14 +157,25 @@ def test_forced_open_and_held_open_alarms():
     assert r2.log == ["0 BOOT unlocked", "1000 DOOR_OPEN"]
 
 
-def test_button_on_unlocks_without_user_and_locks_again():
+def test_button_unlocks_without_user_and_never_locks():
     r = Rig({"auto_lock": False})
     r.ev(1000, EV_BUTTON)
     r.ev(1500, EV_POSITION, UNLOCK_POS)
-    r.ev(5000, EV_BUTTON)
-    r.ev(5400, EV_REACHED)
-    assert r.log == ["0 BOOT locked", "1500 UNLOCK button", "5400 LOCK button"]
-    assert r.drives() == [(1000, 1), (5000, -1)]
+    r.ev(5000, EV_BUTTON)  # already unlocked: the press is recorded, the bolt stays back
+    assert r.log == ["0 BOOT locked", "1500 UNLOCK button", "5000 UNLOCK button"]
+    assert r.drives() == [(1000, 1)]
+
+
+def test_button_while_auto_lock_pending_restarts_the_grace_instead_of_locking():
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)  # auto-lock due at 5000
+    r.ev(4000, EV_BUTTON)  # the next person wants out
+    r.advance(13999)
+    assert r.drives() == []
+    r.advance(14000)  # relock grace (10 s) from the press
+    assert r.drives() == [(14000, -1)]
+    assert r.log[-1] == "4000 UNLOCK button"
 
 
 def test_button_off_moves_nothing():
@@ -199,6 +210,23 @@ def test_manual_turns_are_logged_without_user_and_auto_lock_follows():
         "7000 MANUAL_UNLOCK",
         "17400 LOCK relock",
     ]
+
+
+def test_part_way_turn_past_the_middle_counts_as_unlocked():
+    r = Rig()
+    r.ev(1000, EV_POSITION, 1800)  # turned part way, still nearer the lock end: still locked
+    assert r.log == ["0 BOOT locked"]
+    r.ev(1300, EV_POSITION, 2400)  # past the middle and let go: the bolt no longer holds the door
+    assert r.core.state == UNLOCKED
+    r.ev(2000, EV_DOOR, True)  # not a forced entry
+    r.ev(5000, EV_DOOR, False)
+    r.advance(8000)
+    assert r.drives() == [(8000, -1)]  # auto-lock as after any unlock
+    r.ev(8300, EV_POSITION, LOCK_POS)
+    r.ev(9000, EV_POSITION, 2100)  # turned again just past the middle (2000)
+    assert r.log == ["0 BOOT locked", "1300 MANUAL_UNLOCK", "2000 DOOR_OPEN", "5000 DOOR_CLOSE", "8300 LOCK auto",
+                     "9000 MANUAL_UNLOCK"]
+    assert r.core.state == UNLOCKED
 
 
 def test_manual_lock_cancels_pending_auto_lock():
@@ -262,7 +290,7 @@ def test_jam_cleared_by_later_successful_move():
 
 def test_jam_cleared_by_manual_turn():
     r = Rig({"auto_lock": False}, pos=UNLOCK_POS)
-    r.ev(1000, EV_BUTTON)  # lock
+    r.ev(1000, EV_REMOTE, ("lock", None))
     r.ev(1200, EV_POSITION, MID_POS)
     r.advance(5000)
     assert r.core.state == JAMMED
