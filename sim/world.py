@@ -481,9 +481,17 @@ class World:
                 j[2] = -1 if angle < j[0] else 1  # which side of the jam point the knob is on
 
     def _end_move(self):
+        j = self._jam
+        if self.drive_t == self.now:
+            # the legs passed through a drive state between two writes of the same instant (the
+            # driver's brake -> coast): no move happened, so it uses up no move and no jam
+            self.moves -= 1
+            if self._move_jammed and j is not None and j[1] is not None:
+                j[1] += 1
+            self._move_jammed = False
+            return
         if self._move_jammed:
             self._move_jammed = False
-            j = self._jam
             if j is not None and j[1] == 0:
                 self._jam = None
 

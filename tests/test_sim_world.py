@@ -81,11 +81,16 @@ def test_unlock_end_stop_is_configurable():
 
 def test_moves_are_counted_per_direction_change():
     w = World(angle=45)
-    drive(w, FULL, 0)
-    drive(w, 0, 0)
-    drive(w, 0, FULL)
+    for i, (a, b) in enumerate(((FULL, 0), (0, 0), (0, FULL), (FULL, FULL), (0, FULL))):
+        w.advance_to(10 * i)
+        drive(w, a, b)
+    w.advance_to(100)
+    assert w.moves == 3
+    # legs passing through a drive state within one instant (brake -> coast, leg by leg) move nothing
     drive(w, FULL, FULL)
+    w.advance_to(110)
     drive(w, 0, FULL)
+    drive(w, 0, 0)
     assert w.moves == 3
 
 
