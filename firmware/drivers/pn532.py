@@ -153,7 +153,7 @@ class FrameParser:
         self.limit = cap - 6  # largest LEN accepted: a frame must fit once compacted
         self.off = 0  # EV_FRAME: payload (TFI first) at buf[off:off + len], valid until the next feed
         self.len = 0
-        self.noise = 0  # bytes skipped outside frames
+        self.noise = 0  # bytes skipped outside frames (each counted once, not again on a rescan)
         self.errors = 0
         self.base = 0  # stream position of buf[0], modulo 2**30
         self.pos = 0  # stream position of the last EV_FRAME's TFI (tests locate frames with it)
@@ -166,6 +166,7 @@ class FrameParser:
         self.p = 0  # first payload byte (TFI)
         self.ln = 0  # LEN
         self.z = 0  # last scanned byte was 00
+        self.hw = 0  # bytes before this index have been looked at already
         self.st = _SCAN
 
     def busy(self):
@@ -188,6 +189,7 @@ class FrameParser:
             self.r -= keep
             self.s -= keep
             self.p -= keep
+            self.hw = self.hw - keep if self.hw > keep else 0
             self.base = (self.base + keep) & _MASK
         return self.cap - self.n
 
@@ -206,7 +208,9 @@ class FrameParser:
         self.n = n
         return end - start
 
-    def _fail(self, err):
+    def _fail(self, err, seen):
+        if seen > self.hw:
+            self.hw = seen
         self.r = self.s
         self.st = _SCAN
         self.z = 0
@@ -217,7 +221,7 @@ class FrameParser:
         # the stream stopped in the middle of a frame: report it and rescan its bytes
         if self.st == _SCAN:
             return 0
-        return self._fail(ERR_TRUNC)
+        return self._fail(ERR_TRUNC, self.n)
 
     def next(self):
         # the next event from the bytes held, or 0 when more bytes are needed
@@ -228,6 +232,7 @@ class FrameParser:
             if st == _SCAN:
                 r = self.r
                 z = self.z
+                hw = self.hw
                 found = False
                 while r < n:
                     b = buf[r]
@@ -239,8 +244,11 @@ class FrameParser:
                         break
                     else:
                         z = 0
-                        self.noise += 1
+                        if r > hw:
+                            self.noise += 1
                 self.r = r
+                if r > hw:
+                    self.hw = r
                 if not found:
                     self.z = z
                     return 0
@@ -264,16 +272,16 @@ class FrameParser:
                     if n - s < 5:
                         return 0
                     if (buf[s + 2] + buf[s + 3] + buf[s + 4]) & 0xFF:
-                        return self._fail(ERR_LCS)
+                        return self._fail(ERR_LCS, s + 5)
                     ln = (buf[s + 2] << 8) | buf[s + 3]
                     p = s + 5
                 else:
                     if (b1 + b2) & 0xFF:
-                        return self._fail(ERR_LCS)
+                        return self._fail(ERR_LCS, s + 2)
                     ln = b1
                     p = s + 2
                 if ln == 0 or ln > self.limit:
-                    return self._fail(ERR_LEN)
+                    return self._fail(ERR_LEN, p)
                 self.p = p
                 self.ln = ln
                 self.st = _BODY
@@ -288,7 +296,7 @@ class FrameParser:
                 sm += buf[i]
                 i += 1
             if sm & 0xFF:
-                return self._fail(ERR_DCS)
+                return self._fail(ERR_DCS, e)
             self.off = p
             self.len = self.ln
             self.pos = (self.base + p) & _MASK
@@ -513,6 +521,7 @@ class PN532:
         self._expect = 0
         self._retries = 0
         self._big = False
+        self._noise = 0
         self._brty = 0
         self._rc = 0
         self._txv = None
@@ -672,19 +681,21 @@ class PN532:
             size = _ACK_LEN
         else:
             size = self._expect + 12 if not self._big else _RX_CAP
+        r = BUSY
         if link.recv(p, size):
             self._t_rx = now
             r = self._drain(now)
-            if r != BUSY:
-                return r
-            if not link.stream:
+            if r == BUSY and not link.stream:
                 r = self._flush(now)  # one read holds one whole frame: what is left is truncated
-                if r != BUSY:
-                    return r
-        elif p.busy() and _since(now, self._t_rx) >= _GAP_MS:
-            r = self._flush(now)
-            if r != BUSY:
-                return r
+                if r == BUSY and p.noise != self._noise:
+                    r = self._event(ERR_TRUNC, now)  # bytes but no frame: its start code was lost
+        elif _since(now, self._t_rx) >= _GAP_MS:  # HSU: the line has been quiet
+            if p.busy():
+                r = self._flush(now)
+            elif p.noise != self._noise:
+                r = self._event(ERR_TRUNC, now)
+        if r != BUSY:
+            return r
         limit = self.ack_ms if self._st == _WAIT_ACK else self._resp_ms
         if _since(now, self._t0) >= limit:
             if self._st == _WAIT_ACK:
@@ -708,6 +719,7 @@ class PN532:
         end = frame_end(self.tx, self._p0, n + 1)
         self._txv = _view(self._views, self.tx, end)
         self.parser.reset()
+        self._noise = self.parser.noise
         link = self.link
         link.drain()
         self._resp_ms = resp_ms
@@ -756,6 +768,7 @@ class PN532:
         return BUSY
 
     def _event(self, ev, now):
+        self._noise = self.parser.noise  # noise after this point, and no frame, means a lost frame
         if ev == EV_ACK:
             if self._st == _WAIT_ACK:
                 self._st = _WAIT_RESP

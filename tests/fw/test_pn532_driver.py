@@ -301,6 +301,18 @@ def test_dropped_bytes_gap_then_resend():
     assert st == P.DONE and chip.nacks == 1 and t < 5
 
 
+def test_frame_without_start_code_is_asked_again():
+    lost = FW[:2] + FW[3:]  # 00 00 06 FA D5 ...: no 00 FF, the frame reads as noise
+    drv, chip, uart = ready({0x02: [lost, FW]})
+    st, t = run(drv, drv.start_firmware_version)
+    assert st == P.DONE and chip.nacks == 1 and 15 <= t < 30  # after a quiet gap
+    chip = FakeChip({0x14: SAM, 0x02: [lost, FW]})
+    drv = P.PN532(P.I2cLink(FakeI2c(chip)))
+    assert run(drv, drv.start_sam_configuration)[0] == P.DONE
+    st, t = run(drv, drv.start_firmware_version)
+    assert st == P.DONE and chip.nacks == 1 and t < 10  # at once: one read is one whole frame
+
+
 def test_application_error_frame():
     drv, chip, uart = ready({0x02: app_error()})
     assert run(drv, drv.start_firmware_version)[0] == P.E_APP

@@ -148,6 +148,15 @@ def test_bad_dcs_then_resync():
     assert ev == [(P.ERR_DCS, None), (P.EV_FRAME, b"\xd5\x15")]
 
 
+def test_noise_is_counted_once():
+    p = P.FrameParser()
+    bad = hexb("00 00 FF 06 FA D5 03 32 01 06 07 E9 00")  # bad DCS: its bytes are rescanned
+    assert events(b"\x12\x34" + bad, parser=p)[-1] == (P.ERR_DCS, None)
+    assert p.noise == 2  # the rescan does not count the broken frame's bytes as noise
+    events(b"\x56", parser=p)
+    assert p.noise == 3
+
+
 def test_zero_length_is_an_error():
     ev = events(hexb("00 00 FF 00 00") + chip_frame(0x15))
     assert ev == [(P.ERR_LEN, None), (P.EV_FRAME, b"\xd5\x15")]
