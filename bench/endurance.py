@@ -6,8 +6,8 @@ counts stuck states (expected 0).
     .venv/bin/python bench/endurance.py --cycles 20000 --seed 2
 
 One cycle = an unlock (card, phone, button, remote or a hand on the knob) then a lock (someone walks
-through and the door auto-locks, the 10 s relock, the button, remote, or a hand). At random, before
-a motor operation: a jam that lasts until the first RETRY (the retry must still get there), a full
+through and the door auto-locks, the 10 s relock, remote, or a hand; the button only unlocks). At
+random, before a motor operation: a jam that lasts until the first RETRY (the retry must still get there), a full
 jam (attempt, back-off and retry all blocked -> JAMMED; then the obstruction is gone and the person
 tries again or turns the knob by hand), a hand grabbing the knob
 while the motor turns it, the door pulled open again just as the auto-lock starts, and (1 cycle in
@@ -293,9 +293,7 @@ class Endurance:
             r.advance(5000)
         elif how < 7:  # nobody opens it: the relock after relock_ms (10 s)
             r.advance(11500)
-        elif how < 8:
-            r.button()
-        elif how < 9:
+        elif how < 9:  # the button only unlocks, so a deliberate lock is remote (or by hand)
             r.remote("lock")
         else:
             r.turn("lock", g.between(300, 900))

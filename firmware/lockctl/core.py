@@ -75,6 +75,8 @@ class LockCore:
         self._auto_src = None
         self._cal_prev = None
         self._cal_mark = None
+        self._edges_key = None  # position_edges() cache: (calibration, zone_pct) it was made for
+        self._edges = ()
 
     # ------------------------------------------------------------------ public API
     def boot(self, now, position, door_open):
@@ -142,6 +144,9 @@ class LockCore:
         cal = self.cal
         if cal is None:
             return ()
+        key = (cal, self.cfg["zone_pct"])
+        if self._edges_key == key:
+            return self._edges
         tol = self._tol()
         lo, hi = cal
         m = (lo + hi) // 2
@@ -150,7 +155,9 @@ class LockCore:
             if e not in edges and self._reading(e - 1) != self._reading(e):
                 edges.append(e)
         edges.sort()
-        return tuple(edges)
+        self._edges_key = key
+        self._edges = tuple(edges)
+        return self._edges
 
     def _reading(self, pos):
         return self._zone(pos), self._nearer_unlock(pos)

@@ -138,3 +138,15 @@ def test_bad_config_changes_nothing():
                 {"nope": 1}, {"auto_lock_ms": 4000, "zone_pct": 0}, {"min_span": 5000}, "auto_lock=on", None):
         raises(ValueError, r.core.handle, 10, EV_CONFIG, bad)
     assert r.core.cfg == cfg and len(r.actions) == n and r.core.now == 0
+
+
+def test_position_edges_follow_calibration_and_zone_setting():
+    r = Rig()
+    core = r.core
+    # lock zone 800..1200, unlock zone 2800..3200, midpoint: 2001 is the first "nearer unlock"
+    assert core.position_edges() == (800, 1201, 2001, 2800, 3201)
+    r.ev(10, EV_CONFIG, {"zone_pct": 20})
+    assert core.position_edges() == (600, 1401, 2001, 2600, 3401)
+    assert Rig(cal=None).core.position_edges() == ()
+    rev = Rig(cal=(UNLOCK_POS, LOCK_POS), pos=UNLOCK_POS).core  # reversed pot
+    assert rev.position_edges() == (800, 1201, 2000, 2800, 3201)
