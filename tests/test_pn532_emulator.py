@@ -323,6 +323,19 @@ def test_response_faults_recover(link, fault, params):
     assert r.drv.uid_bytes() == card.uid
 
 
+@pytest.mark.parametrize("link", LINKS)
+def test_lost_zero_before_the_postamble_is_asked_again_not_misread(link):
+    """Found by the fuzzer: an NTAG answer that loses its 00 SENS_RES byte (index 9) swallows its
+    own DCS as data and takes the 00 postamble as DCS, so both checksums still pass. The decoder
+    must see the record is one byte off and ask again, never report a shifted UID."""
+    r = Rig(link)
+    card = ntag215()
+    r.emu.enter(card)
+    r.emu.inject("drop", index=9)
+    assert r.list_a() == P.DONE
+    assert r.drv.uid_bytes() == card.uid and r.drv.nacks == 1
+
+
 @pytest.mark.parametrize("fault,params", FAULT_CASES)
 @pytest.mark.parametrize("link", LINKS)
 def test_ack_faults_recover(link, fault, params):

@@ -783,13 +783,7 @@ class PN532:
         if ev < 0:  # broken frame: ask the PN532 to send its last frame again
             if not self.link.stream:
                 self._big = True
-            if self._retries >= _RETRIES:
-                return self._finish(E_CHECKSUM)
-            self._retries += 1
-            self.nacks += 1
-            self.link.send(NACK)
-            self._t0 = now
-            return BUSY
+            return self._resend(now, E_CHECKSUM)
         if ev == EV_APP_ERROR:
             return self._finish(E_APP)
         p = self.parser
@@ -810,7 +804,22 @@ class PN532:
             i += 1
         self.rx_len = n
         self.awake = True
-        return self._finish(self._decode())
+        r = self._decode()
+        if r == E_PROTO:
+            # it passed both checksums yet does not parse: damaged in a way the checksums cannot
+            # see (a lost 00 before a 00 postamble), so ask for it again like a broken frame
+            return self._resend(now, E_PROTO)
+        return self._finish(r)
+
+    def _resend(self, now, give_up):
+        """NACK: the PN532 sends its last frame again; after _RETRIES, finish with give_up."""
+        if self._retries >= _RETRIES:
+            return self._finish(give_up)
+        self._retries += 1
+        self.nacks += 1
+        self.link.send(NACK)
+        self._t0 = now
+        return BUSY
 
     def _decode(self):
         c = self._cmd
@@ -876,6 +885,12 @@ class PN532:
                     self.uid_len = 0
                     return E_PROTO
                 self.ats_len = tl
+            # one target must account for every byte: a frame that lost a 00 before a 00
+            # postamble still passes both checksums, but then it is one byte off here
+            if self.nbtg == 1 and i + self.ats_len != n:
+                self.uid_len = 0
+                self.ats_len = 0
+                return E_PROTO
             self.kind = KIND_A
             return DONE
         # Tg POL_RES-length(0x12 / 0x14, counting itself) 01 IDm(8) PMm(8) [system code(2)]
@@ -884,6 +899,8 @@ class PN532:
         pl = d[2]
         if (pl != 0x12 and pl != 0x14) or 2 + pl > n or d[3] != 0x01:
             return E_PROTO
+        if self.nbtg == 1 and 2 + pl != n:
+            return E_PROTO  # one target must account for every byte (see type A)
         self.tg = d[1]
         i = 0
         while i < 8:

@@ -111,9 +111,11 @@ def test_list_a_iso_dep_with_ats():
     # ISO14443-4 SAK but no ATS bytes (AutoRATS off): fine, no ATS
     drv, chip, uart = ready({0x4A: list_a(hexb("08 12 34 56"), sak=0x20)})
     assert run(drv, drv.start_list_a)[0] == P.DONE and drv.ats_len == 0
-    # ATS bytes after a non-ISO14443-4 SAK are not taken as ATS
+    # bytes after a non-ISO14443-4 target that nothing accounts for: a damaged answer, asked for
+    # again (NACK) and in the end refused; no UID is reported from it
     drv, chip, uart = ready({0x4A: list_a(hexb("DE AD BE EF"), sak=0x08, ats=ats)})
-    assert run(drv, drv.start_list_a)[0] == P.DONE and drv.ats_len == 0
+    assert run(drv, drv.start_list_a)[0] == P.E_PROTO
+    assert drv.nacks == 3 and drv.uid_len == 0 and drv.kind == P.KIND_NONE
 
 
 def test_list_no_card_and_second_target_ignored():
