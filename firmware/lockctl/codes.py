@@ -23,8 +23,9 @@ EV_TIMER = const(7)  # arg: timer id (T_*) whose deadline has passed
 EV_REMOTE = const(8)  # arg: (command, user) command in ("lock", "unlock")
 EV_CONFIG = const(9)  # arg: dict of settings to change
 EV_CALIBRATE = const(10)  # arg: "auto" | "manual" | "mark" | "cancel"
+EV_READER = const(11)  # arg: 0 = the card reader works again, else its (negative) error code: down
 EVENT_NAMES = ("?", "door", "button", "position", "reached", "stall", "credential", "timer", "remote",
-               "config", "calibrate")
+               "config", "calibrate", "reader")
 
 # --- actions out: tuples whose first item is one of these --------------------------------------
 A_DRIVE = const(1)  # (A_DRIVE, direction)  +1 = toward unlock, -1 = toward lock
@@ -74,6 +75,8 @@ LOG_ABORT = const(15)  # a move stopped before its end; arg: reason
 LOG_CALIBRATED = const(16)  # arg: "lock_pos,unlock_pos"
 LOG_CAL_FAIL = const(17)  # arg: reason
 LOG_CONFIG = const(18)  # arg: "key=value" text
+LOG_READER_DOWN = const(19)  # the card reader stopped answering; arg: its error code
+LOG_READER_UP = const(20)  # it answers again
 LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
-             "CALIBRATED", "CAL_FAIL", "CONFIG")
+             "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP")

@@ -18,13 +18,13 @@ from lockctl.timers import Timers
 from lockctl.codes import (
     UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING, STATE_NAMES,
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_REACHED, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
-    EV_CONFIG, EV_CALIBRATE,
+    EV_CONFIG, EV_CALIBRATE, EV_READER,
     A_DRIVE, A_STOP, A_ARM, A_CANCEL, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
     T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD,
     IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE,
     LOG_BOOT, LOG_LOCK, LOG_UNLOCK, LOG_MANUAL_LOCK, LOG_MANUAL_UNLOCK, LOG_REFUSED, LOG_DENIED,
     LOG_DOOR_OPEN, LOG_DOOR_CLOSE, LOG_FORCED_OPEN, LOG_HELD_OPEN, LOG_RETRY, LOG_JAM, LOG_JAM_CLEAR,
-    LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG,
+    LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG, LOG_READER_DOWN, LOG_READER_UP,
 )
 
 # where the bolt is, from the position sensor and the calibration
@@ -61,6 +61,7 @@ class LockCore:
         self.pos = None
         self.motor = 0  # direction last commanded: 0 stopped, +1 toward unlock, -1 toward lock
         self.alarm = False
+        self.reader_down = False
         self.now = 0
         self._booted = False
         self._out = None
@@ -128,6 +129,8 @@ class LockCore:
             self._request(TOWARD_LOCK if arg[0] == "lock" else TOWARD_UNLOCK, "remote", arg[1])
         elif kind == EV_CONFIG:
             self._on_config(arg)
+        elif kind == EV_READER:
+            self._on_reader(arg)
         else:  # EV_CALIBRATE
             self._on_calibrate(arg)
         out = self._out
@@ -204,7 +207,10 @@ class LockCore:
         elif kind == EV_TIMER:
             if type(arg) is not int:
                 raise LockError("timer id must be an int")
-        elif type(kind) is not int or kind < EV_DOOR or kind > EV_CALIBRATE:
+        elif kind == EV_READER:
+            if type(arg) is not int or arg > 0:
+                raise LockError("reader status must be 0 (up) or a negative error code")
+        elif type(kind) is not int or kind < EV_DOOR or kind > EV_READER:
             raise LockError("unknown event kind %r" % (kind,))
 
     # ------------------------------------------------------------------ small helpers
@@ -520,6 +526,18 @@ class LockCore:
             self._cancel(T_AUTOLOCK)
         elif not before and self.cfg["auto_lock"] and self._phase == _PH_IDLE and self.state == UNLOCKED:
             self._arm_relock("relock_ms", "relock")
+
+    def _on_reader(self, code):
+        """The card reader went down (code < 0) or came back (0). The lock itself works on
+        regardless: button, auto-lock, manual turns and remote commands need no reader."""
+        down = code != 0
+        if down == self.reader_down:
+            return
+        self.reader_down = down
+        if down:
+            self._log(LOG_READER_DOWN, code, None)
+        else:
+            self._log(LOG_READER_UP, None, None)
 
     # ------------------------------------------------------------------ calibration
     def _on_calibrate(self, what):

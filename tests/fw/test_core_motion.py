@@ -412,3 +412,17 @@ def test_events_that_change_nothing_allocate_nothing():
 
     n = alloc_bytes(samples)
     assert n is None or n == 0, n  # None on CPython (no comparable measure)
+
+
+def test_reader_down_and_back_are_logged_once_and_the_lock_keeps_working():
+    from lockctl.codes import EV_READER
+    r = Rig(keys=keys())
+    r.ev(1000, EV_READER, -2)
+    r.ev(1100, EV_READER, -3)  # still down: nothing new
+    r.ev(2000, EV_BUTTON)  # the button works without the reader
+    r.ev(2400, EV_POSITION, UNLOCK_POS)
+    r.ev(9000, EV_READER, 0)
+    r.ev(9100, EV_READER, 0)
+    assert r.log == ["0 BOOT locked", "1000 READER_DOWN -2", "2400 UNLOCK button", "9000 READER_UP"]
+    raises(LockError, r.core.handle, 9200, EV_READER, 1)
+    raises(LockError, r.core.handle, 9200, EV_READER, True)
