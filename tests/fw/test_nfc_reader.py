@@ -219,3 +219,34 @@ def test_no_allocation_per_poll_without_a_card():
 def test_needs_an_engine():
     rd, chip, uart, eng = rig()
     raises(AttributeError, lambda: nfc.NfcReader(None).poll(0))
+
+
+def test_no_allocation_per_poll_over_i2c_while_down_and_with_a_held_card():
+    chip = Chip(record=False)
+    i2c = FakeI2c(chip)
+    i2c.record = False
+    rd = nfc.NfcReader(P.PN532(P.I2cLink(i2c)), interval_ms=20, backoff_max_ms=200)
+    step(rd, 0, 200)
+
+    def loop(t0):
+        def f():
+            t = t0
+            while t < t0 + 1000:
+                rd.poll(t)
+                t += 1
+        return f
+    n = alloc_bytes(loop(200))
+    assert n is None or n == 0, n
+    chip.a_card = list_a(b"\xde\xad\xbe\xef")  # held: reported once (that allocates), then nothing
+    evs = step(rd, 1200, 1300, [])
+    assert evs == [("card", "iso14443a", "DEADBEEF")]
+    n = alloc_bytes(loop(1300))
+    assert n is None or n == 0, n
+    chip.a_card = None
+    chip.silent = True
+    evs = step(rd, 2300, 4000, [])
+    assert evs == [("down", P.E_NO_ACK)]
+    k = rd.errors
+    n = alloc_bytes(loop(4000))
+    assert n is None or n == 0, n
+    assert rd.errors >= k + 4  # it kept trying to start up again
