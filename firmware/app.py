@@ -7,7 +7,7 @@ from micropython import const
 from lockctl.core import LockCore, LockError
 from lockctl.timers import Timers
 from lockctl.codes import (
-    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER,
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER, EV_CREDENTIAL, EV_READER,
     A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, IND_ALARM,
 )
 
@@ -18,7 +18,8 @@ BRAKE_MS = const(150)
 
 class App:
     """board: motor (HBridgeMotor), position (.read()), door (Debounced, True = open),
-    button (Debounced, True = pressed), indicator (Indicator or None).
+    button (Debounced, True = pressed), indicator (Indicator or None), reader (NfcReader or
+    None; optional attribute).
     store: load() -> (config or None, calibration or None); save(what, data)."""
 
     def __init__(self, board, store, keys=None, log_size=200):
@@ -31,6 +32,7 @@ class App:
         self.log_size = log_size
         self.on_record = None
         self.faults = 0
+        self.reader = getattr(board, "reader", None)
         self._last_pos = None
         self._coast_at = None  # when to release the brake
 
@@ -68,6 +70,11 @@ class App:
             if tid is None:
                 break
             self._feed(now_ms, EV_TIMER, tid)
+        r = self.reader
+        if r is not None:
+            ev = r.poll(now_ms)  # one bounded step of the PN532 conversation
+            if ev is not None:
+                self._reader_event(now_ms, ev)
         if self._coast_at is not None and now_ms >= self._coast_at:
             self._coast_at = None
             if not b.motor.running:
@@ -87,16 +94,28 @@ class App:
         """True while the inputs or the motor need polling every few ms (the indicator does not
         count: its patterns never feed the core)."""
         b = self.board
-        return b.motor.running or b.door.settling or b.button.settling or self._coast_at is not None
+        r = self.reader
+        return (b.motor.running or b.door.settling or b.button.settling or self._coast_at is not None
+                or (r is not None and r.next_deadline() is None))  # a reader command is running
 
     def next_deadline(self):
         """The earliest instant poll() has work to do without any input changing: a core timer or
         the brake release."""
         d = self.timers.next_deadline()
-        c = self._coast_at
-        if c is not None and (d is None or c < d):
-            return c
+        for c in (self._coast_at, self.reader.next_deadline() if self.reader is not None else None):
+            if c is not None and (d is None or c < d):
+                d = c
         return d
+
+    def _reader_event(self, now_ms, ev):
+        """("card", kind, ident) -> a credential; ("down", code) / ("up",) -> reader status."""
+        what = ev[0]
+        if what == "card":
+            self._feed(now_ms, EV_CREDENTIAL, (ev[1], ev[2]))
+        elif what == "down":
+            self._feed(now_ms, EV_READER, ev[1])
+        else:
+            self._feed(now_ms, EV_READER, 0)
 
     def _feed(self, now_ms, kind, arg):
         try:

@@ -15,19 +15,23 @@ DOOR_REED = const(27)  # reed switch to GND, pull-up: 1 = magnet away = door ope
 BUTTON = const(14)  # push button to GND, pull-up: 0 = pressed
 LED = const(2)
 BUZZER = const(4)
+NFC_UART = const(2)  # PN532 over HSU (UART2) at 115200 8N1
+NFC_TX = const(17)  # ESP32 TX -> PN532 RX
+NFC_RX = const(16)  # ESP32 RX <- PN532 TX
 _PWM_HZ = const(20000)  # above hearing
 
 
 class Board:
-    def __init__(self, motor, position, door, button, indicator):
+    def __init__(self, motor, position, door, button, indicator, reader=None):
         self.motor = motor
         self.position = position
         self.door = door
         self.button = button
         self.indicator = indicator
+        self.reader = reader  # NfcReader, or None on a board without a card reader
 
 
-def make_board(machine, now_ms=0):
+def make_board(machine, now_ms=0, nfc=True):
     Pin, PWM, ADC = machine.Pin, machine.PWM, machine.ADC
     # legs start at duty 0: the bolt never moves at power-up
     motor = HBridgeMotor(PWM(Pin(MOTOR_A), freq=_PWM_HZ, duty_u16=0), PWM(Pin(MOTOR_B), freq=_PWM_HZ, duty_u16=0),
@@ -36,7 +40,13 @@ def make_board(machine, now_ms=0):
     door = Debounced(Pin(DOOR_REED, Pin.IN, Pin.PULL_UP), now_ms)
     button = Debounced(Pin(BUTTON, Pin.IN, Pin.PULL_UP), now_ms, active_low=True)
     indicator = Indicator(Pin(LED, Pin.OUT, value=0), PWM(Pin(BUZZER), freq=2700, duty_u16=0))
-    return Board(motor, position, door, button, indicator)
+    reader = None
+    if nfc:
+        from drivers.pn532 import PN532, HsuLink
+        from nfc import NfcReader
+        uart = machine.UART(NFC_UART, baudrate=115200, tx=NFC_TX, rx=NFC_RX, timeout=0)
+        reader = NfcReader(PN532(HsuLink(uart)))
+    return Board(motor, position, door, button, indicator, reader)
 
 
 def _adc(ADC, Pin, n):

@@ -46,7 +46,8 @@ class VirtualBoard:
 
     def __init__(self, world, now_ms=None):
         self.world = world
-        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms)
+        # no card reader on this virtual board (yet): the PN532 has its own emulator, sim/pn532.py
+        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms, nfc=False)
         self.motor = b.motor
         self.position = b.position
         self.door = b.door

@@ -331,7 +331,7 @@ def test_sim_hardware_has_the_machine_method_names():
 
 def test_firmware_board_composition_runs_on_the_sim_machine():
     w = World(angle=30)
-    b = fw_board.make_board(w.machine, 0)
+    b = fw_board.make_board(w.machine, 0, nfc=False)
     assert isinstance(b.motor, HBridgeMotor)
     assert b.position.read() == 800 + 30 * 30
     assert b.door.value is False and b.button.value is False
@@ -346,7 +346,7 @@ def test_firmware_board_composition_runs_on_the_sim_machine():
 
 def test_motor_driver_reports_a_stall_at_an_end_stop():
     w = World(angle=80)
-    b = fw_board.make_board(w.machine, 0)
+    b = fw_board.make_board(w.machine, 0, nfc=False)
     b.motor.drive(1, 0)
     stalls = []
     for t in range(0, 400):

@@ -5,11 +5,11 @@ import asyncio
 from fakes import FakePin, FakePWM, FakeADC
 from fwcheck import raises
 from app import App, run, BRAKE_MS
-from board import Board, make_board, MOTOR_A, MOTOR_B, DOOR_REED, BUTTON
+from board import Board
 from store import MemoryStore
 from lockctl.keys import KeyList
 from lockctl.record import format_record
-from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL
+from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING
 from drivers.debounce import Debounced
 from drivers.motor import HBridgeMotor
 from drivers.position import PotPosition
@@ -127,48 +127,6 @@ def test_bad_submit_raises_and_changes_nothing():
     assert r.lines() == ["0 BOOT locked"] and r.store.writes == 0
 
 
-def test_board_composition_from_machine():
-    made = {}
-
-    class Pin:
-        IN, OUT, PULL_UP = 1, 2, 3
-
-        def __init__(self, n, mode=None, pull=None, value=None):
-            self.n = n
-            self.v = 1 if n in (DOOR_REED, BUTTON) else (value or 0)
-            made[n] = self
-
-        def value(self, v=None):
-            if v is None:
-                return self.v
-            self.v = v
-
-    class PWM(FakePWM):
-        def __init__(self, pin, freq=0, duty_u16=0):
-            FakePWM.__init__(self, duty_u16)
-            made[("pwm", pin.n)] = self
-
-    class ADC(FakeADC):
-        ATTN_11DB = 3
-
-        def __init__(self, pin):
-            FakeADC.__init__(self, 1000 << 4)
-            self.att = None
-
-        def atten(self, a):
-            self.att = a
-
-    class machine:
-        pass
-
-    machine.Pin, machine.PWM, machine.ADC = Pin, PWM, ADC
-    b = make_board(machine, 0)
-    assert b.door.value is True  # reed open-circuit with pull-up reads as door open
-    assert b.button.value is False  # pull-up, not pressed
-    assert made[("pwm", MOTOR_A)].duty == 0 and made[("pwm", MOTOR_B)].duty == 0
-    assert b.position.read() == 1000
-
-
 def test_asyncio_loop_with_injected_clock_and_fault_handling():
     r = Rig(config={"auto_lock": False})
     clock = [0]
@@ -222,3 +180,35 @@ def test_alarm_sound_resumes_after_another_pattern():
     n = len(buzzer.history)
     r.run_to(12000)
     assert len(buzzer.history) == n and buzzer.duty == 0  # silent after the door closed
+
+
+class ScriptedReader:
+    """Stands in for NfcReader: events at given times, a command 'running' while busy is set."""
+
+    def __init__(self, events):
+        self.events = events  # {t: event}
+        self.busy = False
+
+    def poll(self, now):
+        return self.events.pop(now, None)
+
+    def next_deadline(self):
+        if self.busy:
+            return None
+        return min(self.events) if self.events else None
+
+
+def test_reader_events_become_credentials_and_reader_status():
+    r = Rig(config={"auto_lock": False})
+    rd = ScriptedReader({100: ("card", "card", "04A1B2C3"), 200: ("down", -3), 300: ("up",),
+                         400: ("card", "felica", "0102")})
+    r.app.reader = rd
+    assert r.app.next_deadline() == 100  # the App sleeps no longer than the reader needs
+    rd.busy = True
+    assert r.app.busy()  # a reader command in flight: keep polling finely
+    rd.busy = False
+    r.run_to(500)
+    assert r.lines() == ["0 BOOT locked", "200 READER_DOWN -3", "300 READER_UP",
+                         "400 DENIED unknown felica:0102"]
+    assert r.app.core.state == UNLOCKING  # for alice's card at 100 (the knob has not moved)
+    assert r.app.board.motor.direction == 1
