@@ -18,7 +18,8 @@ EV_BUTTON = const(2)  # arg: ignored
 EV_POSITION = const(3)  # arg: raw thumb-turn position (int, sensor units)
 EV_REACHED = const(4)  # arg: ignored; the motor driver reports the target end reached
 EV_STALL = const(5)  # arg: ignored; the motor driver reports stall current
-EV_CREDENTIAL = const(6)  # arg: (kind, ident) as presented by a reader
+EV_CREDENTIAL = const(6)  # arg: (kind, ident) as presented by a reader, or (kind, ident, reason)
+#                            for one the reader already refused (a phone that failed its challenge)
 EV_TIMER = const(7)  # arg: timer id (T_*) whose deadline has passed
 EV_REMOTE = const(8)  # arg: (command, user) command in ("lock", "unlock")
 EV_CONFIG = const(9)  # arg: dict of settings to change

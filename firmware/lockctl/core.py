@@ -124,7 +124,7 @@ class LockCore:
         elif kind == EV_STALL or kind == EV_REACHED:
             self._on_end(kind == EV_STALL)
         elif kind == EV_CREDENTIAL:
-            self._on_credential(arg[0], arg[1])
+            self._on_credential(arg[0], arg[1], arg[2] if len(arg) == 3 else None)
         elif kind == EV_REMOTE:
             self._request(TOWARD_LOCK if arg[0] == "lock" else TOWARD_UNLOCK, "remote", arg[1])
         elif kind == EV_CONFIG:
@@ -191,8 +191,8 @@ class LockCore:
             if type(arg) is not int:
                 raise LockError("position must be an int")
         elif kind == EV_CREDENTIAL:
-            if not isinstance(arg, tuple) or len(arg) != 2:
-                raise LockError("credential must be (kind, ident)")
+            if not isinstance(arg, tuple) or not (len(arg) == 2 or (len(arg) == 3 and type(arg[2]) is str)):
+                raise LockError("credential must be (kind, ident) or (kind, ident, reason)")
         elif kind == EV_REMOTE:
             if not isinstance(arg, tuple) or len(arg) != 2 or arg[0] not in ("lock", "unlock"):
                 raise LockError("remote must be ('lock' | 'unlock', user)")
@@ -502,8 +502,10 @@ class LockCore:
         # recorded and the relock grace starts again; it never throws the bolt in someone's face
         self._request(TOWARD_UNLOCK, "button", None)
 
-    def _on_credential(self, kind, ident):
-        if self.keys is None:
+    def _on_credential(self, kind, ident, refused):
+        if refused is not None:
+            user, reason = None, refused  # the reader already said no (e.g. a phone's bad answer)
+        elif self.keys is None:
             user, reason = None, "no-keys"
         else:
             user, reason = self.keys.check(kind, ident, self.now)

@@ -426,3 +426,13 @@ def test_reader_down_and_back_are_logged_once_and_the_lock_keeps_working():
     assert r.log == ["0 BOOT locked", "1000 READER_DOWN -2", "2400 UNLOCK button", "9000 READER_UP"]
     raises(LockError, r.core.handle, 9200, EV_READER, 1)
     raises(LockError, r.core.handle, 9200, EV_READER, True)
+
+
+def test_credential_refused_by_the_reader_is_denied_with_its_reason():
+    r = Rig(keys=keys())
+    r.ev(100, EV_CREDENTIAL, ("phone", "A1B2", "bad-mac"))
+    r.ev(200, EV_CREDENTIAL, ("card", "04A1B2C3", "replayed"))  # refused even if enrolled
+    assert r.drives() == []
+    assert r.log == ["0 BOOT locked", "100 DENIED bad-mac phone:A1B2", "200 DENIED replayed card:04A1B2C3"]
+    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", 5))
+    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", "x", "y"))
