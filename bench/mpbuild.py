@@ -35,15 +35,17 @@ def micropython_version():
     return subprocess.run([micropython_binary(), "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-MP_MODULES = ("core_events.py", "minidoor.py")  # the bench files written in the MicroPython subset
+MP_MODULES = ("core_events.py", "minidoor.py", "heap.py")  # the bench files in the MicroPython subset
+FAKES = ("fakes.py", "pn532fakes.py")  # fake pins and a scripted PN532 from tests/fw
 
 
 def run_module(module, args=(), heap=HEAP, timeout=900):
     """Run bench module `module` (precompiled) in the unix port; return its RESULT dict."""
-    fw, bench = os.path.join(OUT, "firmware"), os.path.join(OUT, "bench")
+    fw, bench, fakes = os.path.join(OUT, "firmware"), os.path.join(OUT, "bench"), os.path.join(OUT, "fakes")
     compile_tree(FIRMWARE, fw)
     compile_tree(BENCH, bench, only=MP_MODULES)
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([bench, fw, ".frozen"]))
+    compile_tree(os.path.join(ROOT, "tests", "fw"), fakes, only=FAKES)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([bench, fw, fakes, ".frozen"]))
     cmd = [micropython_binary(), "-X", "heapsize=" + heap, "-m", module] + list(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     for line in proc.stdout.splitlines():

@@ -62,6 +62,7 @@ def main(argv):
     res["office"] = bench("office.py", [])
     res["endurance_board"] = bench("endurance.py", cyc)
     res["endurance_core"] = bench("endurance.py", ["--core"] + cyc)
+    res["heap"] = bench("heap.py", ["--seconds", "10" if quick else "60"])
     res["total_s"] = time.time() - t0
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "results.json"), "w") as f:
@@ -126,6 +127,14 @@ def main(argv):
                                                       fmt_counts(e["stuck_by_check"]) or "none"))
         for cycle, half, what, lines in e["stuck_examples"]:
             w("  - STUCK cycle %d (%s): %s: %s" % (cycle, half, what, " | ".join(lines)))
+    cmd, h = res["heap"]
+    w("")
+    w("## Whole-firmware heap (`%s`, MicroPython `-X heapsize=%s`)" % (cmd, h["heapsize"]))
+    w("")
+    w("- modules as .mpy: %d B; App + drivers + reader objects: %d B; in use in the steady state %d B, free %d B"
+      % (h["code_bytes"], h["objects_bytes"], h["steady_used"], h["heap_free"]))
+    w("- allocated per App.poll in the steady state (10 ms polls, reader listing every 250 ms, no card): "
+      "**%.1f B** over %d polls" % (h["alloc_per_poll"], h["polls"]))
     print("\n".join(out))
 
 
