@@ -140,6 +140,15 @@ class LockCore:
     def next_deadline(self):
         return self._timers.next_deadline()
 
+    def rebase(self, delta):
+        """The caller moves its clock back by delta ms (to keep times in MicroPython's small-int
+        range on a board that runs for months): shift the core's own time and deadlines with it.
+        Records already emitted keep their times; the caller adds its epoch when it stores them."""
+        if type(delta) is not int or delta < 0 or delta > self.now:
+            raise LockError("rebase delta must be an int in 0..now")
+        self.now -= delta
+        self._timers.rebase(delta)
+
     def position_edges(self):
         """Sorted positions e at which the core's reading of the knob differs between e - 1 and e
         (zone edges, the midpoint). A runner that skips time must sample the knob when it crosses

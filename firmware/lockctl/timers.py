@@ -48,6 +48,12 @@ class Timers:
             del self._due[best]
         return best
 
+    def rebase(self, delta):
+        """Move every deadline delta ms earlier: the clock they are measured on was moved back."""
+        due = self._due
+        for tid in due:
+            due[tid] -= delta
+
     def clear(self):
         self._due.clear()
 

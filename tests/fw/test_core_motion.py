@@ -436,3 +436,20 @@ def test_credential_refused_by_the_reader_is_denied_with_its_reason():
     assert r.log == ["0 BOOT locked", "100 DENIED bad-mac phone:A1B2", "200 DENIED replayed card:04A1B2C3"]
     raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", 5))
     raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", "x", "y"))
+
+
+def test_rebase_keeps_pending_timers_in_step():
+    from lockctl.codes import T_AUTOLOCK
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)  # auto-lock due at 5000
+    r.core.rebase(1500)
+    r.timers.rebase(1500)  # the runner's own table moves with it
+    assert r.core.now == 500 and r.core.next_deadline() == 3500
+    r.now = 500
+    r.advance(3499)
+    assert r.drives() == []
+    r.advance(3500)
+    assert r.drives() == [(3500, -1)]
+    raises(LockError, r.core.rebase, 10 ** 9)  # not beyond the core's own time
+    raises(LockError, r.core.rebase, -1)

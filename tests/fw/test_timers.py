@@ -22,3 +22,11 @@ def test_pop_due_in_deadline_order_with_ties_by_id():
     assert t.next_deadline() == 900
     t.arm(1, 950)  # re-arming replaces the deadline
     assert t.pop_due(900) is None and t.pop_due(950) == 1 and len(t) == 0
+
+
+def test_rebase_moves_every_deadline():
+    t = Timers()
+    t.arm(1, 1000)
+    t.arm(2, 1500)
+    t.rebase(900)
+    assert t.deadline(1) == 100 and t.deadline(2) == 600 and t.next_deadline() == 100
