@@ -23,12 +23,19 @@ At an instant that is only an intermediate edge of a bouncing contact, just the 
 (all App.poll could do there). Polling at these instants gives the same log as polling every
 millisecond (tests check this against mode="fixed", fine_ms=1), at a small fraction of the cost: a
 quiet day is one poll, a month of busy door traffic a few seconds.
+
+With nfc=True the board also has its card reader: a PN532 emulator (sim/pn532.py) on the machine's
+UART, so firmware/board.py composes the real PN532 driver and NfcReader on it, and the emulator's clock
+is the world's virtual time. The reader's next poll is one of the App's deadlines; while one of its
+commands runs (App.busy()) the runner steps every millisecond, exactly what fixed 1 ms stepping does,
+so the log stays exact. tap(card, hold_ms) puts a virtual card (NFC_CARDS) in the field.
 mode="fixed" steps every fine_ms while anything moves or settles instead (slow, for cross-checks);
 with ADC noise enabled the exact mode falls back to fine_ms steps while the knob moves.
 """
 import heapq
 
 from .world import World
+from . import pn532 as _pn532
 
 import board as _fw_board  # firmware/board.py (doorkit puts firmware/ on sys.path)
 from app import App
@@ -44,10 +51,11 @@ class VirtualBoard:
     """firmware/board.py's make_board() composition on the world's simulated machine: the real
     Debounced, HBridgeMotor, PotPosition and Indicator drivers, wired by the ESP32 pin map."""
 
-    def __init__(self, world, now_ms=None):
+    def __init__(self, world, now_ms=None, nfc=False):
         self.world = world
-        # no card reader on this virtual board (yet): the PN532 has its own emulator, sim/pn532.py
-        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms, nfc=False)
+        # nfc: the card reader too, on the PN532 emulator the machine has on its UART (attach_pn532)
+        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms, nfc=nfc)
+        self.reader = b.reader
         self.motor = b.motor
         self.position = b.position
         self.door = b.door
@@ -78,6 +86,29 @@ def _deg(world, where):
     return float(where)
 
 
+# The virtual cards `tap` knows: name -> (what it is, the identity the reader reports as (kind,
+# ident), factory). Enrol them by that identity (key iso14443a DEADBEEF alice). A phone (HCE) shows a
+# new random 08 xx xx xx UID on each tap: it identifies nothing (PhoneAuth checks the phone itself).
+PHONE_ID = b"PHONE-01"
+PHONE_KEY = bytes(range(32))
+DOOR_ID = b"doorkit-sim"
+
+NFC_CARDS = {
+    "mifare": ("MIFARE Classic 1K", ("iso14443a", "DEADBEEF"), lambda: _pn532.mifare_classic()),
+    "ntag": ("NTAG215", ("iso14443a", "04512A1A7C5D80"), lambda: _pn532.ntag215()),
+    "uid10": ("card with a 10-byte UID", ("iso14443a", "01020304050607080910"), lambda: _pn532.triple_uid_card()),
+    "suica": ("Suica (FeliCa)", ("felica", "01014E1F2D3C4B5A"), lambda: _pn532.suica()),
+    "phone": ("phone (HCE)", ("iso-dep", None), lambda: _phone_card()),
+    "unknown": ("a stranger's MIFARE Classic", ("iso14443a", "C0FFEE42"),
+                lambda: _pn532.mifare_classic(bytes.fromhex("c0ffee42"))),
+}
+
+
+def _phone_card():
+    from .phone import PhoneApp
+    return _pn532.phone(PhoneApp(PHONE_ID, PHONE_KEY, DOOR_ID))
+
+
 class VirtualDoor:
     """World + VirtualBoard + App + MemoryStore + KeyList, run in virtual time.
 
@@ -85,12 +116,13 @@ class VirtualDoor:
     world's end stops, what auto calibration measures) or an explicit (lock, unlock) pair.
     bolt: "locked", "unlocked" or an angle in degrees. door: "closed" / "open" (or a bool, True =
     open). keys: (kind, ident, user) triples. config: stored settings dict (before boot).
+    nfc: the board has its card reader (PN532 emulator as self.pn532; tap() cards in its field).
     Remaining keyword arguments go to World (seed, speed_dps, noise, door_bounce, ...).
     """
 
     def __init__(self, seed=0, config=None, calibration=None, keys=(), bolt="locked", door="closed",
                  world=None, mode="exact", fine_ms=5, log_size=200, start=True, keep_records=True,
-                 **world_opts):
+                 nfc=False, **world_opts):
         if mode not in ("exact", "fixed"):
             raise ValueError("mode must be 'exact' or 'fixed'")
         if world is None:
@@ -120,6 +152,13 @@ class VirtualDoor:
         self._inputs_seen = -1
         self.board = None
         self.app = None
+        self.nfc = bool(nfc)
+        self.pn532 = None
+        self._cards = {}  # tap name -> the card object (the same card each time)
+        self._leave_at = {}  # card -> when it leaves the field
+        if self.nfc:
+            w = self.world
+            self.pn532 = w.machine.attach_pn532(_pn532.PN532Emulator(lambda: w.now, seed=seed))
         if start:
             self.start()
 
@@ -131,7 +170,9 @@ class VirtualDoor:
 
     def start(self):
         """Power up: compose the board, boot the App from the store and sensors."""
-        self.board = VirtualBoard(self.world, self.now)
+        if self.pn532 is not None:
+            self.pn532.power_on()  # the reader is powered with the board (cards stay in the field)
+        self.board = VirtualBoard(self.world, self.now, self.nfc)
         self.app = App(self.board, self.store, self.keys, self.log_size)
         self.app.on_record = self._record
         self._blk_since = None
@@ -143,6 +184,7 @@ class VirtualDoor:
         # Debounced's own fields (faster than its properties); fall back to the public API without them
         self._deb_private = all(hasattr(d, "_raw") and hasattr(d, "_since") for d in (b.door, b.button))
         self._light_ok = self.board.door_settle > 0 and self.board.button_settle > 0
+        self._reader = self.board.reader
         self.boots += 1
         self.app.start(self.now)
 
@@ -311,6 +353,12 @@ class VirtualDoor:
                 if best is None or f < best:
                     best = f
             return best
+        r = self._reader
+        if r is not None and r.next_deadline() is None:
+            # a reader command is running: its engine may act on any millisecond (bytes arriving,
+            # inter-byte gap, time-outs), so look every ms, as fixed 1 ms stepping does
+            if best is None or now + 1 < best:
+                best = now + 1
         door, button = b.door, b.button
         if b.motor.running or w._rate or w._hand is not None or door.settling or button.settling:
             best = self._next_hint(now, best)
@@ -437,6 +485,53 @@ class VirtualDoor:
     def unjam(self):
         self.world.unjam()
 
+    def tap(self, card, hold_ms=1000):
+        """Put a card in the reader's field for hold_ms (None: until untap()). card: a NFC_CARDS
+        name or a card object of sim/pn532.py. Returns the card object."""
+        c = self.nfc_card(card)
+        self.pn532.enter(c)
+        if hold_ms is None:
+            self._leave_at[c] = None
+        else:
+            t = self.now + max(1, int(hold_ms))
+            self._leave_at[c] = t
+            self.schedule(t, self._card_leaves, c, t)
+        return c
+
+    def untap(self, card):
+        c = self.nfc_card(card)
+        self._leave_at.pop(c, None)
+        self.pn532.leave(c)
+
+    def _card_leaves(self, c, t):
+        if self._leave_at.get(c, -1) == t:  # not tapped again (or held) since
+            del self._leave_at[c]
+            self.pn532.leave(c)
+
+    def nfc_card(self, card):
+        if self.pn532 is None:
+            raise ValueError("this virtual board has no card reader (nfc=False)")
+        if not isinstance(card, str):
+            return card
+        c = self._cards.get(card)
+        if c is None:
+            if card not in NFC_CARDS:
+                raise ValueError("unknown card %r (known: %s)" % (card, ", ".join(NFC_CARDS)))
+            c = self._cards[card] = NFC_CARDS[card][2]()
+        return c
+
+    def reader_dead(self, dead=True):
+        """A silent reader (loose wire, dead chip): it hears nothing and says nothing."""
+        if self.pn532 is None:
+            raise ValueError("this virtual board has no card reader (nfc=False)")
+        self.pn532.silent = bool(dead)
+
+    def reader_state(self):
+        """None without a reader, else "up" or "down" (as the lock has logged it)."""
+        if self._reader is None:
+            return None
+        return "down" if self.app.core.reader_down else "up"
+
     def submit(self, kind, arg):
         """An external event into the App at now (ValueError for bad input)."""
         self._dirty = True
@@ -483,6 +578,7 @@ class VirtualDoor:
             "buzzer": b.buzzing(),
             "auto_lock": core.cfg["auto_lock"],
             "button_unlock": core.cfg["button_unlock"],
+            "reader": self.reader_state(),
         }
 
 
@@ -494,4 +590,4 @@ def _door_open_arg(door):
     raise ValueError("door must be 'open' or 'closed', not %r" % (door,))
 
 
-__all__ = ["VirtualBoard", "VirtualDoor", "World", "STATE_NAMES"]
+__all__ = ["VirtualBoard", "VirtualDoor", "World", "STATE_NAMES", "NFC_CARDS"]

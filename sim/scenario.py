@@ -12,10 +12,11 @@ import re
 from lockctl import config as _config
 from lockctl.record import format_record
 
-from .board import VirtualDoor
+from .board import VirtualDoor, NFC_CARDS
 
 DEFAULT_PRESS_MS = 150
 DEFAULT_TURN_MS = 600
+DEFAULT_TAP_MS = 1000
 
 # World(...) keyword -> converter, for the `world` line
 _WORLD_KEYS = {
@@ -61,6 +62,7 @@ class Scenario:
         self.door = "closed"
         self.calibration = None  # None, "ends" or (lock, unlock)
         self.keys = []  # (kind, ident, user)
+        self.nfc = False  # the board has its card reader (PN532 emulator)
         self.actions = []
         self.until = None
         self.until_line = None
@@ -164,7 +166,7 @@ def parse(text, path="<scenario>"):
                 err("time %d is before the previous action at %d (actions must be in time order)" % (t, last_t))
             last_t = t
             started = True
-            verb, args = _action(tok[2:], raw, err)
+            verb, args = _action(tok[2:], raw, err, scn)
             scn.actions.append(Action(t, n, verb, args, " ".join(tok[2:])))
             continue
         if started:
@@ -255,12 +257,16 @@ def _setup(scn, word, args, err):
         if any(k[:2] == tuple(args[:2]) for k in scn.keys):
             err("key %s %s is already enrolled" % (args[0], args[1]))
         scn.keys.append(tuple(args))
+    elif word == "nfc":
+        if len(args) != 1 or args[0].lower() not in ("on", "off"):
+            err("expected 'nfc on' or 'nfc off'")
+        scn.nfc = args[0].lower() == "on"
     else:
-        err("unknown setup line %r (seed, world, set, bolt, door, calibrated, key; "
+        err("unknown setup line %r (seed, world, set, bolt, door, calibrated, key, nfc; "
             "or 'at <time> <action>', 'run until <time>', 'expect')" % word)
 
 
-def _action(tok, raw, err):
+def _action(tok, raw, err, scn=None):
     verb = tok[0].lower()
     args = tok[1:]
     if verb == "door":
@@ -323,6 +329,22 @@ def _action(tok, raw, err):
         if len(args) != 2:
             err("expected 'card <kind> <ident>'")
         return "card", tuple(args)
+    if verb in ("tap", "reader") and not (scn is not None and scn.nfc):
+        err("'%s' needs the card reader: put 'nfc on' in the setup" % verb)
+    if verb == "tap":
+        if len(args) not in (1, 2):
+            err("expected 'tap <card> [<hold time>]' (cards: %s)" % ", ".join(NFC_CARDS))
+        name = args[0].lower()
+        if name not in NFC_CARDS:
+            err("unknown card %r (cards: %s)" % (args[0], ", ".join(NFC_CARDS)))
+        ms = _dur(args[1], err) if len(args) == 2 else DEFAULT_TAP_MS
+        if ms < 1:
+            err("a card stays in the field at least 1 ms")
+        return "tap", (name, ms)
+    if verb == "reader":
+        if len(args) != 1 or args[0].lower() not in ("dead", "alive"):
+            err("expected 'reader dead' or 'reader alive'")
+        return "reader", (args[0].lower(),)
     if verb == "remote":
         if len(args) != 2 or args[0].lower() not in ("lock", "unlock"):
             err("expected 'remote lock|unlock <user>'")
@@ -345,8 +367,8 @@ def _action(tok, raw, err):
         text = _strip_comment(raw).strip()
         text = text.split(None, 3)[3] if len(text.split(None, 3)) == 4 else ""
         return "say", (text,)
-    err("unknown action %r (door, force door open, button, turn, jam, unjam, card, remote, set, "
-        "calibrate, enroll, revoke, reboot, repair, say)" % tok[0])
+    err("unknown action %r (door, force door open, button, turn, jam, unjam, card, tap, reader, remote, "
+        "set, calibrate, enroll, revoke, reboot, repair, say)" % tok[0])
 
 
 def _dur(text, err):
@@ -389,7 +411,7 @@ def run(scn, verbose=False, mode="exact", fine_ms=5, seed=None):
     ScenarioError for an action the lock refuses (bad input at run time)."""
     door = VirtualDoor(seed=scn.seed if seed is None else seed, config=dict(scn.config) or None,
                        calibration=scn.calibration, keys=scn.keys, bolt=scn.bolt, door=scn.door,
-                       mode=mode, fine_ms=fine_ms, start=False, **scn.world)
+                       mode=mode, fine_ms=fine_ms, start=False, nfc=scn.nfc, **scn.world)
     res = Result(scn, door)
     out = res.output
 
@@ -439,6 +461,10 @@ def _perform(door, act, out, verbose, path):
             door.unjam()
         elif v == "card":
             door.card(a[0], a[1])
+        elif v == "tap":
+            door.tap(a[0], a[1])
+        elif v == "reader":
+            door.reader_dead(a[0] == "dead")
         elif v == "remote":
             door.remote(a[0], a[1])
         elif v == "set":

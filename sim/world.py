@@ -709,6 +709,24 @@ class SimMachine:
                     read = None
                 SimADC.__init__(self, pin, read, name=role)
 
+        nfc_uart = _fw_board.NFC_UART
+
+        def UART(id, baudrate=115200, tx=None, rx=None, timeout=0, **kw):
+            # the card reader's HSU line: the PN532 emulator attached with attach_pn532()
+            emu = machine.pn532
+            if emu is None or id != nfc_uart:
+                raise OSError("nothing on UART %r of this virtual board" % (id,))
+            emu.uart.baudrate = baudrate
+            emu.uart.timeout = timeout
+            return emu.uart
+
         self.Pin = Pin
         self.PWM = PWM
         self.ADC = ADC
+        self.UART = UART
+        self.pn532 = None  # a PN532Emulator on the reader's UART, or None (no reader wired)
+
+    def attach_pn532(self, emu):
+        """Wire a PN532 emulator (sim/pn532.py) to the reader's UART pins."""
+        self.pn532 = emu
+        return emu
