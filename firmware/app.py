@@ -108,10 +108,13 @@ class App:
         return d
 
     def _reader_event(self, now_ms, ev):
-        """("card", kind, ident) -> a credential; ("down", code) / ("up",) -> reader status."""
+        """("card", kind, ident) -> a credential; ("refused", kind, ident, reason) -> a credential the
+        reader already refused; ("down", code) / ("up",) -> reader status."""
         what = ev[0]
         if what == "card":
             self._feed(now_ms, EV_CREDENTIAL, (ev[1], ev[2]))
+        elif what == "refused":
+            self._feed(now_ms, EV_CREDENTIAL, (ev[1], ev[2], ev[3]))
         elif what == "down":
             self._feed(now_ms, EV_READER, ev[1])
         else:

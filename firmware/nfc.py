@@ -5,7 +5,13 @@
 # waits. It returns None or one event tuple:
 #   ("card", kind, ident)  once per presentation; kind "iso14443a" (ident: UID hex, upper case),
 #                          "felica" (IDm hex; .sys_code holds the system code) or "iso-dep" (a phone:
-#                          ISO14443-4 with a random 08 xx xx xx UID; the UID identifies nothing)
+#                          ISO14443-4 with a random 08 xx xx xx UID; the UID identifies nothing).
+#                          With phone_auth, such a target gets the phone-as-key protocol instead
+#                          (lockctl/phone.py, docs/phone.md) and is reported ("card", "phone", phone
+#                          id hex) when its answer verifies
+#   ("refused", "phone", ident, reason)  the protocol said no: reason from PhoneAuth (no-app,
+#                          bad-answer, unknown-phone, bad-mac) or "no-answer" (an exchange failed or
+#                          the time limit passed); ident: the phone id hex when known, else the UID hex
 #   ("down", code)         K consecutive failures (code: the last engine error, or E_FIRMWARE)
 #   ("up",)                the reader works again after a "down"
 #
@@ -17,6 +23,11 @@
 # field is reported once; it counts as gone after `absent` consecutive polls of its technology
 # without it. Any engine error re-initialises from SAMConfiguration after a back-off that doubles
 # up to backoff_max_ms. Nothing is allocated per poll while no card is presented.
+#
+# Phone (phone_auth given): after the list, each APDU (SELECT, CHALLENGE) is one InDataExchange,
+# step_ms at most each, phone_ms for all of them (past it the running one is aborted), then InRelease.
+# A phone's UID may change whenever the field goes off (PowerDown), so while a random-UID ISO-DEP
+# target stays in the type A slot it counts as the same phone: one decision per presentation.
 from micropython import const
 
 from drivers import pn532 as P
@@ -32,6 +43,9 @@ _WAIT = const(4)  # due: start the next list
 _LIST = const(5)
 _RELEASE = const(6)
 _PDOWN = const(7)
+_XCHG = const(8)  # phone: an InDataExchange of phone_auth.tx
+
+NO_ANSWER = "no-answer"
 
 TECH_A = const(0)
 TECH_F = const(1)
@@ -53,7 +67,21 @@ def _hex(buf, n):
 
 class NfcReader:
     def __init__(self, engine, interval_ms=250, absent=2, fail_limit=3, backoff_ms=100,
-                 backoff_max_ms=5000, felica=True, power_down=True, passive=1):
+                 backoff_max_ms=5000, felica=True, power_down=True, passive=1, phone_auth=None,
+                 rand=None, step_ms=500, phone_ms=1500):
+        # phone_auth: a lockctl.phone.PhoneAuth, or a (keys, door_id) pair to build one with rand
+        # (default os.urandom); rand given with a PhoneAuth replaces its random source
+        if type(phone_auth) is tuple:
+            from lockctl.phone import PhoneAuth
+            if rand is None:
+                import os
+                rand = os.urandom
+            phone_auth = PhoneAuth(phone_auth[0], phone_auth[1], rand)
+        elif phone_auth is not None and rand is not None:
+            phone_auth.rand = rand
+        self.auth = phone_auth
+        self.step_ms = step_ms  # phone: one exchange at most
+        self.phone_ms = phone_ms  # phone: all of its exchanges
         self.eng = engine
         self.interval_ms = interval_ms
         self.absent = absent  # polls of a technology without its card before it counts as gone
@@ -82,6 +110,11 @@ class NfcReader:
         self._due = 0
         self._release = False
         self._started = False
+        self._phone = False  # the type A slot holds a phone (random-UID ISO-DEP, with phone_auth)
+        self._go = False  # start the phone protocol after this list
+        self._t_ph = 0
+        self._n = 0  # length of the APDU in auth.tx
+        self._pend = None  # an event held back for the next poll
 
     # -- the loop --
 
@@ -89,12 +122,22 @@ class NfcReader:
         if not self._started:
             self._started = True
             self._due = now
+        if self._pend is not None:
+            ev = self._pend
+            self._pend = None
+            return ev
         if self._running:
+            if self._step == _XCHG and _since(now, self._t_ph) >= self.phone_ms:
+                self.eng.abort()
+                self._running = False
+                return self._lost(P.E_ABORTED, now)
             r = self.eng.poll(now)
             if r == P.BUSY:
                 return None
             self._running = False
             if r != P.DONE:
+                if self._step == _XCHG:
+                    return self._lost(r, now)
                 return self._fail(r, now)
             ev = self._done(now)
             if ev is None and not self._running and self._step != _WAIT and self._step != _INIT:
@@ -118,7 +161,7 @@ class NfcReader:
 
     def next_deadline(self):
         # when poll() next has something to do (None: now, a command is running)
-        if self._running:
+        if self._running or self._pend is not None:
             return None
         return self._due
 
@@ -140,6 +183,8 @@ class NfcReader:
                 r = e.start_list_felica(now, 0xFFFF, 1)
         elif step == _RELEASE:
             r = e.start_release(now, 0)
+        elif step == _XCHG:
+            r = e.start_exchange(now, self.tg, self.auth.tx, self._n, timeout_ms=self.step_ms)
         else:
             r = e.start_power_down(now)
         if r == P.BUSY:
@@ -172,13 +217,33 @@ class NfcReader:
             ev = self._seen(e)
             if self.felica:
                 self.tech ^= 1
-            if e.nbtg:
+            if self._go:
+                self._go = False
+                self._t_ph = now
+                self._n = self.auth.begin()
+                self._start(now, _XCHG)
+            elif e.nbtg:
                 self._start(now, _RELEASE)
             else:
                 self._after(now)
             return ev
         elif step == _RELEASE:
             self._after(now)
+        elif step == _XCHG:
+            a = self.auth
+            n = a.answer(memoryview(e.rx)[1:e.rx_len])
+            if n and _since(now, self._t_ph) < self.phone_ms:
+                self._n = n
+                self._start(now, _XCHG)
+                return None
+            pid, why = a.result()
+            if n:
+                why = NO_ANSWER
+            self._start(now, _RELEASE)
+            if why is None:
+                self.kind = "phone"
+                return ("card", "phone", _hex(pid, len(pid)))
+            return self._refused(why)
         else:
             self._step = _WAIT
         return None
@@ -188,6 +253,25 @@ class NfcReader:
             self._start(now, _PDOWN)
         else:
             self._step = _WAIT
+
+    def _refused(self, why):
+        pid = self.auth.phone_id
+        if pid is None:
+            ident = _hex(self.ids[0], self.id_len[0])
+        else:
+            ident = _hex(pid, len(pid))
+        return ("refused", "phone", ident, why)
+
+    def _lost(self, code, now):
+        # an exchange failed (the phone left or did not answer, the time limit passed, or the link)
+        ev = self._refused(NO_ANSWER)
+        if code == P.E_STATUS or code == P.E_ABORTED:
+            self._start(now, _RELEASE)  # the chip itself is fine
+            if self._running:
+                return ev
+            code = self.error
+        self._pend = self._fail(code, now)
+        return ev
 
     def _fail(self, code, now):
         self._running = False
@@ -228,6 +312,9 @@ class NfcReader:
             return None
         ids = self.ids[t]
         self.miss[t] = 0
+        phone = t == TECH_A and e.sak & 0x20 and n == 4 and src[0] == 0x08
+        if phone and self._phone and self.id_len[t]:
+            return None  # the same phone, its UID perhaps changed
         if n == self.id_len[t]:
             i = 0
             while i < n and ids[i] == src[i]:
@@ -240,10 +327,15 @@ class NfcReader:
             i += 1
         self.id_len[t] = n
         self.tg = e.tg
+        if t == TECH_A:
+            self._phone = phone and self.auth is not None
+            if self._phone:
+                self._go = True
+                return None
         if t == TECH_F:
             self.sys_code = e.sys_code
             kind = "felica"
-        elif e.sak & 0x20 and n == 4 and src[0] == 0x08:
+        elif phone:
             kind = "iso-dep"
         else:
             kind = "iso14443a"

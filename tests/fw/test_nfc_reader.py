@@ -250,3 +250,151 @@ def test_no_allocation_per_poll_over_i2c_while_down_and_with_a_held_card():
     n = alloc_bytes(loop(4000))
     assert n is None or n == 0, n
     assert rd.errors >= k + 4  # it kept trying to start up again
+
+
+# -- phone as key: the protocol from lockctl.phone run by the reader, one exchange step per poll --
+
+from lockctl import phone as PH
+from lockctl.hmac256 import hmac_sha256
+
+DOOR = b"front-door-01"
+PID = b"pixel-7a-0001"
+PID_HEX = "706978656C2D37612D30303031"
+KEY = bytes(range(0x10, 0x30))
+PHONE_ATS = b"\x05\x78\x80\x70\x02"
+CHAL = bytes(range(0x40, 0x50))
+
+
+def rand(n):
+    return CHAL[:n]
+
+
+def xd(data):
+    # an InDataExchange answer: status 00 + data
+    return chip_frame(0x41, b"\x00" + data)
+
+
+def phone_rig(answers, uid=b"\x08\x12\x34\x56", **kw):
+    auth = PH.PhoneAuth(PH.PhoneKeys([(PID, KEY)]), DOOR, None)
+    rd, chip, uart, eng = rig(interval_ms=100, phone_auth=auth, rand=rand, **kw)
+    chip.a_card = list_a(uid, sak=0x20, ats=PHONE_ATS)
+    chip.replies[0x40] = answers
+    return rd, chip
+
+
+def good_answers(key=KEY):
+    return [xd(PID + b"\x90\x00"), xd(hmac_sha256(key, CHAL, DOOR) + b"\x90\x00")]
+
+
+def apdus(chip):
+    # the APDUs sent with InDataExchange (Tg 1)
+    return [f[8:5 + f[3]] for f in chip.frames if f[6] == 0x40]
+
+
+def test_phone_with_a_good_answer_is_a_phone_card():
+    rd, chip = phone_rig(good_answers())
+    evs = step(rd, 0, 300, [])
+    assert evs == [("card", "phone", PID_HEX)] and rd.kind == "phone"
+    a = apdus(chip)
+    assert a[0] == b"\x00\xa4\x04\x00\x08\xf0DOORKIT\x00"
+    assert a[1] == b"\x80\x10\x00\x00\x10" + CHAL + b"\x20"
+    i = chip.cmds.index(0x40)
+    assert chip.cmds[i - 1:i + 3] == [0x4A, 0x40, 0x40, 0x52]  # list, SELECT, CHALLENGE, release
+
+
+def test_phone_held_is_decided_once_even_when_its_uid_changes():
+    rd, chip = phone_rig(good_answers())
+    evs = step(rd, 0, 300, [])
+    chip.a_card = list_a(b"\x08\x99\x88\x77", sak=0x20, ats=PHONE_ATS)  # a new random UID
+    evs = step(rd, 300, 1500, evs)
+    assert evs == [("card", "phone", PID_HEX)]
+    assert len(apdus(chip)) == 2
+    chip.a_card = None
+    step(rd, 1500, 2000)  # gone
+    chip.a_card = list_a(b"\x08\x01\x02\x03", sak=0x20, ats=PHONE_ATS)
+    chip.sent[0x40] = 0
+    evs = step(rd, 2000, 2300, [])
+    assert evs == [("card", "phone", PID_HEX)] and len(apdus(chip)) == 4
+
+
+def test_phone_with_a_wrong_key_is_refused_bad_mac():
+    rd, chip = phone_rig(good_answers(key=bytes(32)))
+    assert step(rd, 0, 1000, []) == [("refused", "phone", PID_HEX, "bad-mac")]
+
+
+def test_unknown_phone_is_refused_without_a_challenge():
+    rd, chip = phone_rig([xd(b"stranger\x90\x00")])
+    assert step(rd, 0, 1000, []) == [("refused", "phone", "737472616E676572", "unknown-phone")]
+    assert len(apdus(chip)) == 1
+
+
+def test_iso_dep_without_the_app_is_refused_no_app_with_its_uid():
+    rd, chip = phone_rig([xd(b"\x6a\x82")])
+    assert step(rd, 0, 1000, []) == [("refused", "phone", "08123456", "no-app")]
+
+
+def test_phone_that_does_not_answer_is_refused_no_answer():
+    rd, chip = phone_rig([chip_frame(0x41, b"\x01")])  # InDataExchange status 01: timeout
+    evs = step(rd, 0, 1000, [])
+    assert evs == [("refused", "phone", "08123456", "no-answer")]
+    assert 0x52 in chip.cmds[chip.cmds.index(0x40):]
+    assert rd.errors == 0 and rd.inits == 1 and not rd.down
+
+
+def run_stalled(rd, chip, t1):
+    # poll every ms; once SELECT has been answered, the chip ACKs the CHALLENGE but never answers it
+    evs = []
+    t = 0
+    while t < t1:
+        if chip.sent.get(0x40):
+            chip.replies[0x40] = None
+        ev = rd.poll(t)
+        if ev is not None:
+            evs.append(ev)
+        t += 1
+    return evs
+
+
+def test_phone_time_limit_aborts_the_exchange():
+    rd, chip = phone_rig([xd(PID + b"\x90\x00")], phone_ms=200)  # step_ms 500: the limit comes first
+    evs = run_stalled(rd, chip, 1000)
+    assert evs == [("refused", "phone", PID_HEX, "no-answer")]
+    assert chip.aborts >= 1 and len(apdus(chip)) == 2
+    i = chip.cmds.index(0x40)
+    assert chip.cmds[i:i + 3] == [0x40, 0x40, 0x52]  # aborted, released: the chip was fine
+    assert rd.errors == 0 and not rd.down
+
+
+def test_phone_step_timeout_is_no_answer_then_the_reader_starts_again():
+    rd, chip = phone_rig([xd(PID + b"\x90\x00")], step_ms=50)
+    evs = run_stalled(rd, chip, 1500)
+    assert evs == [("refused", "phone", PID_HEX, "no-answer")]  # decided once, held afterwards
+    assert rd.errors == 1 and rd.error == P.E_TIMEOUT and rd.inits == 2 and not rd.down
+
+
+def test_without_phone_auth_a_phone_is_iso_dep():
+    rd, chip, uart, eng = rig(interval_ms=100)
+    chip.a_card = list_a(b"\x08\x12\x34\x56", sak=0x20, ats=PHONE_ATS)
+    assert step(rd, 0, 300, []) == [("card", "iso-dep", "08123456")]
+    assert 0x40 not in chip.cmds
+
+
+def test_reader_builds_phone_auth_from_keys_and_door():
+    rd, chip, uart, eng = rig(interval_ms=100, phone_auth=(PH.PhoneKeys([(PID, KEY)]), DOOR), rand=rand)
+    chip.a_card = list_a(b"\x08\x12\x34\x56", sak=0x20, ats=PHONE_ATS)
+    chip.replies[0x40] = good_answers()
+    assert step(rd, 0, 300, []) == [("card", "phone", PID_HEX)]
+
+
+def test_no_allocation_per_poll_without_a_card_with_phone_auth():
+    auth = PH.PhoneAuth(PH.PhoneKeys([(PID, KEY)]), DOOR, rand)
+    rd, chip, uart, eng = rig(record=False, interval_ms=20, phone_auth=auth)
+    step(rd, 0, 200)
+
+    def loop():
+        t = 200
+        while t < 1200:
+            rd.poll(t)
+            t += 1
+    n = alloc_bytes(loop)
+    assert n is None or n == 0, n
