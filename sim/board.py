@@ -520,6 +520,13 @@ class VirtualDoor:
             c = self._cards[card] = NFC_CARDS[card][2]()
         return c
 
+    def in_field(self):
+        """Names (NFC_CARDS, or the card's own name) of the cards in the reader's field now."""
+        if self.pn532 is None:
+            return []
+        names = dict((id(c), n) for n, c in self._cards.items())
+        return [names.get(id(c), c.name) for c in self.pn532.field]
+
     def reader_dead(self, dead=True):
         """A silent reader (loose wire, dead chip): it hears nothing and says nothing."""
         if self.pn532 is None:

@@ -128,8 +128,8 @@ def test_session_keys_drive_the_door():
     s.advance(5000)
     assert list(s.lines)[-1].endswith("LOCK auto")
     s.key("2")
-    s.advance(10)
-    assert "DENIED unknown felica:DEADBEEF00000000" in list(s.lines)[-1]
+    s.advance(1500)
+    assert "DENIED unknown iso14443a:C0FFEE42" in list(s.lines)[-1]
     s.key("a")
     assert s.door.core.cfg["auto_lock"] is False and s.message == "auto-lock off"
     s.key("p")
@@ -161,6 +161,37 @@ def test_session_keys_drive_the_door():
     assert s.key("q") is False
     screen = "\n".join(s.screen(120))
     assert "virtual door" in screen and "OPEN" in screen
+
+
+def test_session_taps_each_card_kind_on_the_reader():
+    s = simui.Session(seed=1)
+    s.advance(1000)
+    screen = "\n".join(s.screen(120))
+    assert " reader  UP" in screen and "in the field: -" in screen
+    expect = {"1": "UNLOCK iso14443a alice", "2": "DENIED unknown iso14443a:C0FFEE42",
+              "3": "UNLOCK iso14443a carol", "4": "UNLOCK iso14443a dave", "5": "UNLOCK felica bob",
+              "6": "DENIED"}
+    for k in "123456":
+        n = len(s.lines)
+        assert s.key(k)
+        assert "on the reader for 1 s" in s.message
+        if k == "5":
+            assert "in the field: suica" in "\n".join(s.screen(120))
+        s.advance(12000)  # decided, and relocked if it unlocked
+        new = [x.split(" ", 1)[1] for x in list(s.lines)[n:]]
+        assert new and (k == "6" or new[0].startswith(expect[k])), (k, new)
+        if k == "6":  # a phone: as the reader reports it (the phone protocol may decide it instead)
+            assert new[0].startswith("DENIED unknown iso-dep:08") or "phone" in new[0]
+    s.key("d")
+    assert s.message == "the reader goes silent"
+    s.advance(5000)
+    assert list(s.lines)[-1].split(" ", 1)[1] == "READER_DOWN -1"
+    assert " reader  DOWN (silent)" in "\n".join(s.screen(120))
+    s.key("d")
+    s.advance(8000)
+    assert list(s.lines)[-1].split(" ", 1)[1] == "READER_UP"
+    assert " reader  UP" in "\n".join(s.screen(120))
+    assert any("6 phone" in h for h in simui.HELP) and any("d reader dead/alive" in h for h in simui.HELP)
 
 
 def test_session_screen_fits_the_width():

@@ -6,14 +6,23 @@ from collections import deque
 
 from lockctl.record import format_record
 
-CARD_KIND, CARD_ID, CARD_USER = "felica", "0123456789ABCDEF", "alice"
-UNKNOWN_CARD = ("felica", "DEADBEEF00000000")
+# The board has its card reader (the PN532 emulator): keys put a virtual card in its field for TAP_MS.
+# key -> (card name in sim/board.py's NFC_CARDS, user it is enrolled for or None, message)
+TAP_MS = 1000
+TAPS = {
+    "1": ("mifare", "alice", "alice's MIFARE Classic"),
+    "2": ("unknown", None, "an unknown card (a stranger's MIFARE)"),
+    "3": ("ntag", "carol", "carol's NTAG215"),
+    "4": ("uid10", "dave", "dave's 10-byte-UID card"),
+    "5": ("suica", "bob", "bob's Suica"),
+    "6": ("phone", None, "a phone"),
+}
 
 HELP = [
     "o open door   c close door   F force door open   b press button   l/u turn knob by hand to lock/unlock",
-    "j jam/unjam motor   1 tap alice's card   2 tap unknown card   L/U remote lock/unlock (bob)",
-    "a auto-lock on/off   p button-unlock on/off   C auto calibration   R reboot   r repair strike",
-    "+/- speed   q quit",
+    "tap for 1 s: 1 alice's MIFARE  2 unknown card  3 carol's NTAG  4 dave's 10-byte UID  5 bob's Suica  6 phone",
+    "d reader dead/alive   j jam/unjam motor   L/U remote lock/unlock (bob)   a auto-lock on/off",
+    "p button-unlock on/off   C auto calibration   R reboot   r repair strike   +/- speed   q quit",
 ]
 
 
@@ -25,8 +34,9 @@ def run(seed=0, speed=1.0):
 
 
 def make_door(seed=0):
-    from doorkit.sim.board import VirtualDoor
-    return VirtualDoor(seed=seed, calibration="ends", keys=[(CARD_KIND, CARD_ID, CARD_USER)])
+    from doorkit.sim.board import VirtualDoor, NFC_CARDS
+    keys = [NFC_CARDS[name][1] + (user,) for name, user, _ in TAPS.values() if user]
+    return VirtualDoor(seed=seed, calibration="ends", keys=keys, nfc=True)
 
 
 class Session:
@@ -74,12 +84,14 @@ class Session:
                 else:
                     d.jam(moves=None)
                     self.message = "motor jammed (until j again)"
-            elif ch == "1":
-                d.card(CARD_KIND, CARD_ID)
-                self.message = "alice's card tapped"
-            elif ch == "2":
-                d.card(*UNKNOWN_CARD)
-                self.message = "unknown card tapped"
+            elif ch in TAPS:
+                name, _, what = TAPS[ch]
+                d.tap(name, TAP_MS)
+                self.message = "%s on the reader for %g s" % (what, TAP_MS / 1000.0)
+            elif ch == "d":
+                dead = not d.pn532.silent
+                d.reader_dead(dead)
+                self.message = "the reader goes silent" if dead else "the reader answers again"
             elif ch == "L":
                 d.remote("lock", "bob")
                 self.message = "remote lock"
@@ -145,6 +157,9 @@ class Session:
             " led     %-3s buzzer %-3s  auto-lock %s (%d ms)  button-unlock %s" % (
                 "ON" if st["led"] else "-", "ON" if st["buzzer"] else "-", "on" if st["auto_lock"] else "off",
                 d.app.core.cfg["auto_lock_ms"], "on" if st["button_unlock"] else "off"),
+            " reader  %-4s%s   in the field: %s" % (
+                (st["reader"] or "none").upper(), " (silent)" if d.pn532 is not None and d.pn532.silent else "",
+                ", ".join(d.in_field()) or "-"),
             "",
         ]
         out += [" " + h for h in HELP]
