@@ -1,6 +1,7 @@
 """NfcReader (firmware/nfc.py) + the real PN532 driver against the CPython emulator (sim/pn532.py), over
 the virtual UART and I2C bus: every card kind, hold vs re-tap, alternating technologies, PowerDown as
-the emulator sees it, a silent reader going down and coming back up, noise faults."""
+the emulator sees it, a silent reader going down and coming back up, noise faults; the phone-as-key
+protocol run by the reader (sim/phone.py), also under random frame faults."""
 import pytest
 
 import doorkit  # noqa: F401  (firmware/ on sys.path)
@@ -213,3 +214,54 @@ def test_identity_latency(rig):
     rig.run(500)
     times = {ev[1]: t - t0 for t, ev in rig.events if ev[0] == "card"}
     assert times["iso14443a"] <= 2 * 100 + 50 and times["felica"] <= 2 * 100 + 50
+
+
+# -- phone as key, run by the reader (both links), and under random frame faults --
+
+import random  # noqa: E402
+
+from doorkit.sim.phone import PhoneApp  # noqa: E402
+from lockctl.phone import PhoneKeys  # noqa: E402
+
+DOOR = b"front-door-01"
+PID = b"pixel-7a-0001"
+KEY = bytes(range(0x10, 0x30))
+
+
+def phone_rig(link, seed=0):
+    rng = random.Random(seed)
+    return Rig(link, seed=seed, phone_auth=(PhoneKeys([(PID, KEY)]), DOOR),
+               rand=lambda n: bytes(rng.randrange(256) for _ in range(n)))
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_phone_protocol_over_both_links(link):
+    rig = phone_rig(link)
+    good = phone(PhoneApp(PID, KEY, DOOR))
+    rig.emu.enter(good)
+    assert rig.run(1000) == [("card", "phone", PID.hex().upper())]
+    assert rig.emu.commands.count(0x40) == 2 and rig.emu.commands[-1] in (0x4A, 0x16, 0x52)
+    rig.emu.leave(good)
+    rig.run(500)
+    rig.emu.enter(phone(PhoneApp(PID, bytes(32), DOOR)))
+    assert rig.run(1000) == [("refused", "phone", PID.hex().upper(), "bad-mac")]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chaos_a_wrong_key_is_never_accepted_and_each_presentation_decided_once(seed):
+    rig = phone_rig("uart", seed)
+    rig.emu.chaos = 0.1
+    pid_hex = PID.hex().upper()
+    for i in range(6):
+        ok = i % 2 == 0
+        card = phone(PhoneApp(PID, KEY if ok else bytes(32), DOOR))
+        rig.emu.enter(card)
+        evs = [e for e in rig.run(1500) if e[0] in ("card", "refused")]
+        rig.emu.leave(card)
+        rig.run(800)
+        assert len(evs) == 1, evs  # exactly one decision, faults or not
+        e = evs[0]
+        if e[0] == "refused" and e[3] == "no-answer":
+            continue  # a lost exchange (ident: the phone id, or the UID if SELECT was lost)
+        assert e == (("card", "phone", pid_hex) if ok else ("refused", "phone", pid_hex, "bad-mac")), e
+    assert rig.rd.errors > 0  # the faults did happen
