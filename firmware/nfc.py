@@ -141,6 +141,8 @@ class NfcReader:
                 return self._fail(r, now)
             ev = self._done(now)
             if ev is None and not self._running and self._step != _WAIT and self._step != _INIT:
+                if self._step == _XCHG:
+                    return self._lost(self.error, now)  # still one decision for the phone
                 return self._fail(self.error, now)  # the next step's start was refused
             return ev
         if _since(now, self._due) < 0:

@@ -398,3 +398,11 @@ def test_no_allocation_per_poll_without_a_card_with_phone_auth():
             t += 1
     n = alloc_bytes(loop)
     assert n is None or n == 0, n
+
+
+def test_phone_exchange_refused_by_the_engine_is_still_one_decision():
+    rd, chip = phone_rig(good_answers())
+    rd.eng.start_exchange = lambda *a, **k: P.E_INUSE
+    evs = step(rd, 0, 1000, [])
+    assert evs == [("refused", "phone", "08123456", "no-answer")]
+    assert rd.errors == 1 and rd.error == P.E_INUSE and not rd.down
