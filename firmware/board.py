@@ -31,7 +31,9 @@ class Board:
         self.reader = reader  # NfcReader, or None on a board without a card reader
 
 
-def make_board(machine, now_ms=0, nfc=True):
+def make_board(machine, now_ms=0, nfc=True, phones=None):
+    """phones: (keys with key_for(phone_id), door_id) to run the phone-as-key protocol on the
+    reader (lockctl/phone.py); None reports phones as plain "iso-dep" targets."""
     Pin, PWM, ADC = machine.Pin, machine.PWM, machine.ADC
     # legs start at duty 0: the bolt never moves at power-up
     motor = HBridgeMotor(PWM(Pin(MOTOR_A), freq=_PWM_HZ, duty_u16=0), PWM(Pin(MOTOR_B), freq=_PWM_HZ, duty_u16=0),
@@ -45,7 +47,7 @@ def make_board(machine, now_ms=0, nfc=True):
         from drivers.pn532 import PN532, HsuLink
         from nfc import NfcReader
         uart = machine.UART(NFC_UART, baudrate=115200, tx=NFC_TX, rx=NFC_RX, timeout=0)
-        reader = NfcReader(PN532(HsuLink(uart)))
+        reader = NfcReader(PN532(HsuLink(uart)), phone_auth=phones)
     return Board(motor, position, door, button, indicator, reader)
 
 

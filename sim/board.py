@@ -51,10 +51,10 @@ class VirtualBoard:
     """firmware/board.py's make_board() composition on the world's simulated machine: the real
     Debounced, HBridgeMotor, PotPosition and Indicator drivers, wired by the ESP32 pin map."""
 
-    def __init__(self, world, now_ms=None, nfc=False):
+    def __init__(self, world, now_ms=None, nfc=False, phones=None):
         self.world = world
         # nfc: the card reader too, on the PN532 emulator the machine has on its UART (attach_pn532)
-        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms, nfc=nfc)
+        b = _fw_board.make_board(world.machine, world.now if now_ms is None else now_ms, nfc=nfc, phones=phones)
         self.reader = b.reader
         self.motor = b.motor
         self.position = b.position
@@ -98,7 +98,7 @@ NFC_CARDS = {
     "ntag": ("NTAG215", ("iso14443a", "04512A1A7C5D80"), lambda: _pn532.ntag215()),
     "uid10": ("card with a 10-byte UID", ("iso14443a", "01020304050607080910"), lambda: _pn532.triple_uid_card()),
     "suica": ("Suica (FeliCa)", ("felica", "01014E1F2D3C4B5A"), lambda: _pn532.suica()),
-    "phone": ("phone (HCE)", ("iso-dep", None), lambda: _phone_card()),
+    "phone": ("phone (HCE)", ("phone", PHONE_ID.hex().upper()), lambda: _phone_card()),
     "unknown": ("a stranger's MIFARE Classic", ("iso14443a", "C0FFEE42"),
                 lambda: _pn532.mifare_classic(bytes.fromhex("c0ffee42"))),
 }
@@ -172,7 +172,11 @@ class VirtualDoor:
         """Power up: compose the board, boot the App from the store and sensors."""
         if self.pn532 is not None:
             self.pn532.power_on()  # the reader is powered with the board (cards stay in the field)
-        self.board = VirtualBoard(self.world, self.now, self.nfc)
+        phones = None
+        if self.nfc:  # the door knows the virtual phone's key (provisioning comes with a later issue)
+            from lockctl.phone import PhoneKeys
+            phones = (PhoneKeys([(PHONE_ID, PHONE_KEY)]), DOOR_ID)
+        self.board = VirtualBoard(self.world, self.now, self.nfc, phones)
         self.app = App(self.board, self.store, self.keys, self.log_size)
         self.app.on_record = self._record
         self._blk_since = None

@@ -15,12 +15,12 @@ TAPS = {
     "3": ("ntag", "carol", "carol's NTAG215"),
     "4": ("uid10", "dave", "dave's 10-byte-UID card"),
     "5": ("suica", "bob", "bob's Suica"),
-    "6": ("phone", None, "a phone"),
+    "6": ("phone", "erin", "erin's phone (challenge-response)"),
 }
 
 HELP = [
     "o open door   c close door   F force door open   b press button   l/u turn knob by hand to lock/unlock",
-    "tap for 1 s: 1 alice's MIFARE  2 unknown card  3 carol's NTAG  4 dave's 10-byte UID  5 bob's Suica  6 phone",
+    "tap for 1 s: 1 alice's MIFARE  2 unknown card  3 carol's NTAG  4 dave's 10-byte UID  5 bob's Suica  6 erin's phone",
     "d reader dead/alive   j jam/unjam motor   L/U remote lock/unlock (bob)   a auto-lock on/off",
     "p button-unlock on/off   C auto calibration   R reboot   r repair strike   +/- speed   q quit",
 ]
