@@ -249,4 +249,4 @@ def test_nfc_scenario_via_the_console_script_exits_0():
         pytest.skip("doorkit console script not installed")
     r = subprocess.run([exe, "sim", "--script", NFC_SCN], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    assert "ok, 12 log lines as expected" in r.stderr
+    assert "ok, 14 log lines as expected" in r.stderr
