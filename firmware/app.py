@@ -11,6 +11,13 @@ from lockctl.codes import (
     A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, IND_ALARM,
 )
 
+_MASK = const(0x3FFFFFFF)  # drivers and the reader compare times modulo 2**30 (ticks_ms period)
+_HALF = const(0x20000000)
+# run() moves the core's clock back by this much whenever it gets there (about 6.2 days), so every
+# time on the board stays a small int (no heap allocation per time computation, however long the
+# uptime); the drivers' tick goes on without a jump and log records keep absolute times.
+REBASE_MS = const(0x20000000)
+
 # A stop brakes the motor (shorted windings) for this long, then lets it coast: a braked motor
 # makes the thumb-turn stiff, and people must be able to turn it by hand.
 BRAKE_MS = const(150)
@@ -35,6 +42,11 @@ class App:
         self.reader = getattr(board, "reader", None)
         self._last_pos = None
         self._coast_at = None  # when to release the brake
+        self._epoch = 0  # ms the core's clock was moved back in all: added to log record times
+        self._off = 0  # drivers' tick = now + _off (mod 2**30): unchanged across a rebase
+        self._off_neg = -_MASK - 1  # _off - 2**30, so the sum never leaves the small ints
+        self._now = 0  # the last poll's time and tick (to convert the reader's deadline)
+        self._tick = 0
 
     def start(self, now_ms):
         """Boot the core from the sensors. Nothing here drives the motor."""
@@ -50,19 +62,42 @@ class App:
         self._last_pos = pos
         self._apply(core.boot(now_ms, pos, self.board.door.value), now_ms)
 
+    def rebase(self, delta):
+        """Move the clock that poll() is given back by delta ms (run() does it every REBASE_MS)."""
+        self.core.rebase(delta)
+        self.timers.rebase(delta)
+        if self._coast_at is not None:
+            self._coast_at -= delta
+        self._epoch += delta
+        self._off = (self._off + delta) & _MASK
+        self._off_neg = self._off - _MASK - 1
+        self._now -= delta
+
+    def _ticks(self, now_ms):
+        """The drivers' and the reader's time: continuous modulo 2**30 across rebases (they
+        compare times modulo 2**30, so before any rebase it is simply now_ms)."""
+        if not self._off:
+            return now_ms
+        if now_ms > _MASK - self._off:
+            return now_ms + self._off_neg
+        return now_ms + self._off
+
     def poll(self, now_ms):
         """Read every input once, feed the core, fire due timers. Door first: it can stop a move."""
         b = self.board
-        v = b.door.poll(now_ms)
+        t = self._ticks(now_ms)
+        self._now = now_ms
+        self._tick = t
+        v = b.door.poll(t)
         if v is not None:
             self._feed(now_ms, EV_DOOR, v)
-        if b.button.poll(now_ms):
+        if b.button.poll(t):
             self._feed(now_ms, EV_BUTTON, None)
         p = b.position.read()
         if p != self._last_pos:
             self._last_pos = p
             self._feed(now_ms, EV_POSITION, p)
-        if b.motor.poll(now_ms):
+        if b.motor.poll(t):
             self._feed(now_ms, EV_STALL, None)
         timers = self.timers
         while True:
@@ -72,7 +107,7 @@ class App:
             self._feed(now_ms, EV_TIMER, tid)
         r = self.reader
         if r is not None:
-            ev = r.poll(now_ms)  # one bounded step of the PN532 conversation
+            ev = r.poll(t)  # one bounded step of the PN532 conversation
             if ev is not None:
                 self._reader_event(now_ms, ev)
         if self._coast_at is not None and now_ms >= self._coast_at:
@@ -81,9 +116,9 @@ class App:
                 b.motor.coast()
         ind = b.indicator
         if ind is not None:
-            ind.poll(now_ms)
+            ind.poll(t)
             if self.core.alarm and not ind.busy:
-                ind.show(IND_ALARM, now_ms)  # another pattern (a denied card) ended the alarm sound
+                ind.show(IND_ALARM, t)  # another pattern (a denied card) ended the alarm sound
 
     def submit(self, now_ms, kind, arg):
         """An event from outside the board's own inputs (reader, network, installer).
@@ -102,9 +137,15 @@ class App:
         """The earliest instant poll() has work to do without any input changing: a core timer or
         the brake release."""
         d = self.timers.next_deadline()
-        for c in (self._coast_at, self.reader.next_deadline() if self.reader is not None else None):
-            if c is not None and (d is None or c < d):
-                d = c
+        c = self._coast_at
+        if c is not None and (d is None or c < d):
+            d = c
+        if self.reader is not None:
+            rd = self.reader.next_deadline()  # on the drivers' tick: convert
+            if rd is not None:
+                c = self._now + (((rd - self._tick + _HALF) & _MASK) - _HALF)
+                if d is None or c < d:
+                    d = c
         return d
 
     def _reader_event(self, now_ms, ev):
@@ -140,7 +181,7 @@ class App:
                 self._record(a[1])
             elif k == A_DRIVE:
                 self._coast_at = None
-                b.motor.drive(a[1], now_ms)
+                b.motor.drive(a[1], self._ticks(now_ms))
             elif k == A_STOP:
                 b.motor.brake()
                 self._coast_at = now_ms + BRAKE_MS
@@ -148,11 +189,13 @@ class App:
                 pass
             elif k == A_INDICATE:
                 if b.indicator is not None:
-                    b.indicator.show(a[1], now_ms)
+                    b.indicator.show(a[1], self._ticks(now_ms))
             elif k == A_SAVE:
                 self.store.save(a[1], a[2])
 
     def _record(self, rec):
+        if self._epoch:
+            rec = (rec[0] + self._epoch, rec[1], rec[2], rec[3])
         log = self.log
         log.append(rec)
         if len(log) > self.log_size:
@@ -161,9 +204,10 @@ class App:
             self.on_record(rec)
 
 
-async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1):
+async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1, rebase_ms=REBASE_MS):
     """The board's main loop. Clock and sleep are injected (time.ticks_ms, time.ticks_diff,
-    asyncio.sleep_ms on the board) so tests can drive it; ticks wrap, now_ms does not."""
+    asyncio.sleep_ms on the board) so tests can drive it. now never reaches rebase_ms: the App's
+    clock is moved back instead, so times stay small ints for any uptime."""
     last = ticks_ms()
     now = 0
     app.start(now)
@@ -171,6 +215,9 @@ async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1):
         t = ticks_ms()
         now += ticks_diff(t, last)
         last = t
+        if now >= rebase_ms:
+            app.rebase(rebase_ms)
+            now -= rebase_ms
         try:
             app.poll(now)
         except Exception as e:  # reported, motor already braked by App._feed; keep serving

@@ -144,8 +144,10 @@ class LockCore:
         """The caller moves its clock back by delta ms (to keep times in MicroPython's small-int
         range on a board that runs for months): shift the core's own time and deadlines with it.
         Records already emitted keep their times; the caller adds its epoch when it stores them."""
-        if type(delta) is not int or delta < 0 or delta > self.now:
-            raise LockError("rebase delta must be an int in 0..now")
+        if type(delta) is not int or delta < 0:
+            raise LockError("rebase delta must be a non-negative int")
+        # the core's own time may go below zero (no event for longer than delta): it only has to
+        # never go backwards, and a deadline that moves below the caller's time is simply due
         self.now -= delta
         self._timers.rebase(delta)
 

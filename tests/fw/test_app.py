@@ -146,7 +146,10 @@ def test_asyncio_loop_with_injected_clock_and_fault_handling():
     app.core = None  # run() boots it again from the store
     app.log = []
     r.button_pin.set(0)
-    asyncio.run(run(app, ticks_ms, ticks_diff, sleep_ms, 10, 200))
+    # rebase every 300 ms here (every 6.2 days on the board): the log keeps absolute times and the
+    # debouncer and jam timer run on across each rebase
+    asyncio.run(run(app, ticks_ms, ticks_diff, sleep_ms, 10, 200, 300))
+    assert app._epoch == 1800 and app.core.now < 300
     # press seen at 0, stable at 30 -> drive; the bolt never arrives: the 1.5 s jam bound expires at
     # 1530, long after the tick counter wrapped at about 500
     assert [format_record(x) for x in app.log] == ["0 BOOT locked", "1530 RETRY timeout"]
@@ -212,3 +215,20 @@ def test_reader_events_become_credentials_and_reader_status():
                          "400 DENIED unknown felica:0102"]
     assert r.app.core.state == UNLOCKING  # for alice's card at 100 (the knob has not moved)
     assert r.app.board.motor.direction == 1
+
+
+def test_rebase_in_the_middle_of_a_debounce_and_a_move():
+    r = Rig(config={"auto_lock": False})
+    r.run_to(290)
+    r.button_pin.set(0)  # pressed at 290: stable at 320
+    r.run_to(300)
+    r.app.rebase(300)  # the clock the App is given moves back by 300
+    t = 0
+    while t < 100:
+        t += 5
+        r.app.poll(t)
+    r.button_pin.set(1)
+    assert r.lines() == ["0 BOOT locked"] and r.app.board.motor.direction == 1  # pressed at 320 absolute
+    r.set_pos(UNLOCK)
+    r.app.poll(110)
+    assert r.lines() == ["0 BOOT locked", "410 UNLOCK button"]
