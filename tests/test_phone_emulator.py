@@ -14,6 +14,7 @@ from doorkit.sim.phone import DOORKIT_AID, PhoneApp, mac
 from doorkit.sim.pn532 import Clock, PN532Emulator, TypeA, mifare_classic, phone
 from drivers import pn532 as P
 from lockctl import phone as PH
+from test_pn532_emulator import Rig as DriverRig
 
 DOOR = b"front-door-01"
 PID = b"pixel-7a-0001"
@@ -22,34 +23,20 @@ OTHER_KEY = bytes(range(0x30, 0x50))
 STRANGER = b"stranger"
 
 
-class Rig:
-    """Emulator + firmware driver on one link + a PhoneAuth, stepped in virtual milliseconds."""
+class Rig(DriverRig):
+    """The driver rig (emulator + firmware driver on one link, SAMConfiguration and MaxRetries
+    done) plus a PhoneAuth with a seeded random source."""
 
     def __init__(self, link="uart", seed=1, **kw):
-        self.clock = Clock(1000)
-        self.emu = PN532Emulator(self.clock, **kw)
-        self.link = P.HsuLink(self.emu.uart) if link == "uart" else P.I2cLink(self.emu.i2c)
-        self.drv = P.PN532(self.link)
+        DriverRig.__init__(self, link, retries=1, **kw)
         self.rng = random.Random(seed)
         self.challenges = []
         self.auth = PH.PhoneAuth(PH.PhoneKeys([(PID, KEY)]), DOOR, self.rand)
-        assert self.run(self.drv.start_sam_configuration) == P.DONE
-        assert self.run(lambda t: self.drv.start_max_retries(t, passive=1)) == P.DONE
 
     def rand(self, n):
         out = bytes(self.rng.randrange(256) for _ in range(n))
         self.challenges.append(out)
         return out
-
-    def run(self, start, limit=20000):
-        st = start(self.clock.t)
-        n = 0
-        while st == P.BUSY:
-            self.clock.advance(1)
-            n += 1
-            assert n < limit, "never finished"
-            st = self.drv.poll(self.clock.t)
-        return st
 
     def present(self, strict=True):
         """One presentation: list the target, run the APDUs, release. Returns the auth result, or

@@ -50,6 +50,16 @@ def rig(record=True, **kw):
     return nfc.NfcReader(eng, **kw), chip, uart, eng
 
 
+def poll_alloc(rd, t0, t1):
+    # heap bytes allocated by polling every ms in [t0, t1) (None on CPython)
+    def loop():
+        t = t0
+        while t < t1:
+            rd.poll(t)
+            t += 1
+    return alloc_bytes(loop)
+
+
 def step(rd, t0, t1, out=None):
     # poll every ms in [t0, t1); collect events
     t = t0
@@ -206,12 +216,7 @@ def test_no_allocation_per_poll_without_a_card():
     rd, chip, uart, eng = rig(record=False, interval_ms=20)
     step(rd, 0, 200)  # warm up: every command frame and view made once
 
-    def loop():
-        t = 200
-        while t < 1200:
-            rd.poll(t)
-            t += 1
-    n = alloc_bytes(loop)
+    n = poll_alloc(rd, 200, 1200)
     assert n is None or n == 0, n
     assert chip.lists[0] + chip.lists[1] >= 50
 
@@ -391,12 +396,7 @@ def test_no_allocation_per_poll_without_a_card_with_phone_auth():
     rd, chip, uart, eng = rig(record=False, interval_ms=20, phone_auth=auth)
     step(rd, 0, 200)
 
-    def loop():
-        t = 200
-        while t < 1200:
-            rd.poll(t)
-            t += 1
-    n = alloc_bytes(loop)
+    n = poll_alloc(rd, 200, 1200)
     assert n is None or n == 0, n
 
 
