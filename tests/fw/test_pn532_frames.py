@@ -234,23 +234,20 @@ def test_random_garbage_then_a_frame():
         p = P.FrameParser(128)
         seen = []
         stream = bytes(g) + f
+        def drain():
+            while True:
+                ev = p.next()
+                if ev == 0:
+                    return
+                if ev == P.EV_FRAME:
+                    seen.append((p.pos, p.len, bytes(p.buf[p.off:p.off + p.len])))
         i = 0
         while i < len(stream):
             i += p.feed(stream, i, min(len(stream), i + rng.next(1, 9)))
-            while True:
-                ev = p.next()
-                if ev == 0:
-                    break
-                if ev == P.EV_FRAME:
-                    seen.append((p.pos, p.len, bytes(p.buf[p.off:p.off + p.len])))
+            drain()
         while p.busy():
             p.truncate()
-            while True:
-                ev = p.next()
-                if ev == 0:
-                    break
-                if ev == P.EV_FRAME:
-                    seen.append((p.pos, p.len, bytes(p.buf[p.off:p.off + p.len])))
+            drain()
         start = len(g)  # f's first byte; its payload starts 5 bytes in
         ok = (start + 5, len(f) - 7, f[5:-2]) in seen
         covered = [s for s in seen if s[0] - 5 <= start + 2 < s[0] + s[1] + 1]
