@@ -23,7 +23,7 @@ A stuck state, checked after every half cycle once things had time to settle:
   * after the recovery from a disturbance, still not in the requested state.
 
 Two runners drive the same cycle script (same seed -> same people, same jams):
-  board: sim/board.py's VirtualDoor: the real drivers and firmware/app.py on the simulated world, in
+  board: sim/board.py's VirtualDoor: the real drivers and firmware/lockshell/app.py on the simulated world, in
          fast-forwarded virtual time (the default);
   core:  bench/minidoor.py's MiniDoor: LockCore + Timers + a plain motor/knob model sampled every
          `tick` ms, no drivers, no App (a cross-check that does not depend on the simulator).

@@ -22,15 +22,15 @@ def measure(seconds):
     base = used()
     from lockctl.core import LockCore  # noqa: F401
     from lockctl.keys import KeyList
-    from app import App
-    from board import Board
-    from store import MemoryStore
+    from lockshell.app import App
+    from lockshell.board import Board
+    from lockshell.store import MemoryStore
     from drivers.debounce import Debounced
     from drivers.motor import HBridgeMotor
     from drivers.position import PotPosition
     from drivers.indicator import Indicator
     from drivers import pn532 as P
-    from nfc import NfcReader
+    from lockshell.nfc import NfcReader
     code = used() - base
     chip = FakeChip({0x14: chip_frame(0x15), 0x02: chip_frame(0x03, b"\x32\x01\x06\x07"),
                      0x32: chip_frame(0x33), 0x4A: chip_frame(0x4B, b"\x00"), 0x16: chip_frame(0x17, b"\x00")},

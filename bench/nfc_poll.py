@@ -1,4 +1,4 @@
-# NfcReader (firmware/nfc.py) + the PN532 engine: CPU and heap per poll, and wire cost per card kind.
+# NfcReader (firmware/lockshell/nfc.py) + the PN532 engine: CPU and heap per poll, and wire cost per card kind.
 #
 #   .venv/bin/python bench/nfc_poll.py               # MicroPython unix port + CPython + wire figures
 #   .venv/bin/python bench/nfc_poll.py --seconds 60  # virtual seconds of steady-state polling
@@ -40,7 +40,7 @@ else:
         return b - a
 
 from drivers import pn532 as P
-import nfc
+from lockshell import nfc
 from pn532fakes import FakeChip, FakeUart, chip_frame
 
 INTERVAL = 250

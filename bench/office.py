@@ -1,4 +1,4 @@
-"""A simulated 30-day office on the virtual board: the real drivers and firmware/app.py against the
+"""A simulated 30-day office on the virtual board: the real drivers and firmware/lockshell/app.py against the
 simulated motor, knob, door and button (sim/board.py's VirtualDoor), in fast-forwarded virtual time.
 
     .venv/bin/python bench/office.py [--seed 1] [--days 30] [--staff 150]

@@ -4,9 +4,9 @@ import time
 
 import machine
 
-import board
-from app import App, run
-from store import JsonStore
+from lockshell import board
+from lockshell.app import App, run
+from lockshell.store import JsonStore
 from lockctl.keys import KeyList
 
 

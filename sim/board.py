@@ -25,7 +25,7 @@ millisecond (tests check this against mode="fixed", fine_ms=1), at a small fract
 quiet day is one poll, a month of busy door traffic a few seconds.
 
 With nfc=True the board also has its card reader: a PN532 emulator (sim/pn532.py) on the machine's
-UART, so firmware/board.py composes the real PN532 driver and NfcReader on it, and the emulator's clock
+UART, so firmware/lockshell/board.py composes the real PN532 driver and NfcReader on it, and the emulator's clock
 is the world's virtual time. The reader's next poll is one of the App's deadlines; while one of its
 commands runs (App.busy()) the runner steps every millisecond, exactly what fixed 1 ms stepping does,
 so the log stays exact. tap(card, hold_ms) puts a virtual card (NFC_CARDS) in the field.
@@ -37,9 +37,9 @@ import heapq
 from .world import World
 from . import pn532 as _pn532
 
-import board as _fw_board  # firmware/board.py (doorkit puts firmware/ on sys.path)
-from app import App
-from store import MemoryStore
+from lockshell import board as _fw_board
+from lockshell.app import App
+from lockshell.store import MemoryStore
 from lockctl.keys import KeyList
 from lockctl.record import format_record
 from lockctl.codes import (
@@ -48,7 +48,7 @@ from lockctl.codes import (
 
 
 class VirtualBoard:
-    """firmware/board.py's make_board() composition on the world's simulated machine: the real
+    """firmware/lockshell/board.py's make_board() composition on the world's simulated machine: the real
     Debounced, HBridgeMotor, PotPosition and Indicator drivers, wired by the ESP32 pin map."""
 
     def __init__(self, world, now_ms=None, nfc=False, phones=None):

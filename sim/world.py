@@ -649,11 +649,11 @@ class World:
 
 class SimMachine:
     """A `machine` module stand-in whose pins are wired to a World, by the ESP32 pin numbers of
-    firmware/board.py. board.make_board(world.machine, now) composes the real drivers on it."""
+    firmware/lockshell/board.py. board.make_board(world.machine, now) composes the real drivers on it."""
 
     def __init__(self, world):
         self.world = world
-        import board as _fw_board  # firmware/board.py (doorkit puts firmware/ on sys.path)
+        from lockshell import board as _fw_board
         self.pins = {
             "motor_a": _fw_board.MOTOR_A, "motor_b": _fw_board.MOTOR_B, "sense": _fw_board.MOTOR_SENSE,
             "pot": _fw_board.KNOB_POT, "reed": _fw_board.DOOR_REED, "button": _fw_board.BUTTON,

@@ -16,7 +16,7 @@ IO_AND_CLOCKS = ("machine", "time", "asyncio", "network", "socket", "select", "o
 
 
 def test_firmware_tree_is_not_empty():
-    assert {"lockctl/core.py", "app.py", "main.py", "board.py", "drivers/motor.py"} <= set(FILES)
+    assert {"lockctl/core.py", "lockshell/app.py", "main.py", "lockshell/board.py", "drivers/motor.py"} <= set(FILES)
 
 
 @pytest.mark.parametrize("rel", FILES)

@@ -9,8 +9,8 @@ import doorkit  # noqa: F401  (firmware/ on sys.path)
 from doorkit.sim.phone import PhoneApp
 from doorkit.sim.pn532 import Clock, PN532Emulator, TypeA, mifare_classic, ntag215, phone, suica
 
-from app import App
-from board import Board
+from lockshell.app import App
+from lockshell.board import Board
 from drivers import pn532 as P
 from drivers.debounce import Debounced
 from drivers.motor import HBridgeMotor
@@ -19,8 +19,8 @@ from fakes import FakeADC, FakePin, FakePWM
 from lockctl.keys import KeyList
 from lockctl.phone import PhoneKeys
 from lockctl.record import format_record
-from nfc import NfcReader
-from store import MemoryStore
+from lockshell.nfc import NfcReader
+from lockshell.store import MemoryStore
 
 LOCK, UNLOCK = 1000, 3000
 DOOR = b"front-door-01"

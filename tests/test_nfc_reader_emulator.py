@@ -1,4 +1,4 @@
-"""NfcReader (firmware/nfc.py) + the real PN532 driver against the CPython emulator (sim/pn532.py), over
+"""NfcReader (firmware/lockshell/nfc.py) + the real PN532 driver against the CPython emulator (sim/pn532.py), over
 the virtual UART and I2C bus: every card kind, hold vs re-tap, alternating technologies, PowerDown as
 the emulator sees it, a silent reader going down and coming back up, noise faults; the phone-as-key
 protocol run by the reader (sim/phone.py), also under random frame faults."""
@@ -7,7 +7,7 @@ import pytest
 import doorkit  # noqa: F401  (firmware/ on sys.path)
 from doorkit.sim.pn532 import Clock, PN532Emulator, mifare_classic, ntag215, phone, suica, triple_uid_card
 from drivers import pn532 as P
-import nfc
+from lockshell import nfc
 
 LINKS = ("uart", "i2c")
 

@@ -1,4 +1,4 @@
-"""The virtual board with its card reader (VirtualDoor(nfc=True)): firmware/board.py composes the real
+"""The virtual board with its card reader (VirtualDoor(nfc=True)): firmware/lockshell/board.py composes the real
 PN532 driver and NfcReader on the SimMachine's UART2, which is the PN532 emulator (sim/pn532.py) on the
 world's virtual clock. Cards tapped in its field reach the lock as the reader reports them; the exact
 fast-forwarding gives the same log as polling every millisecond."""
@@ -18,7 +18,7 @@ from doorkit.sim.pn532 import PN532Emulator
 from doorkit.sim.world import World
 
 from drivers.pn532 import E_NO_ACK, PN532
-from nfc import NfcReader
+from lockshell.nfc import NfcReader
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NFC_SCN = os.path.join(ROOT, "sim", "scenarios", "nfc.scn")

@@ -5,7 +5,7 @@ import pytest
 import doorkit  # noqa: F401  (firmware/ on sys.path)
 from doorkit.sim.world import World, SimPWM, SimADC, SimPin, bounce_times, FULL
 
-import board as fw_board
+from lockshell import board as fw_board
 from drivers.position import PotPosition
 from drivers.debounce import Debounced
 from drivers.motor import HBridgeMotor

@@ -7,10 +7,8 @@
 # by consecutive polls; any return to the stable level restarts the wait. Events therefore always
 # alternate (True, False, True, ...) and a bounce burst never yields more than its final level.
 # Times are compared modulo 2**30, so time.ticks_ms() can be passed directly (wrap-safe).
-from micropython import const
+from drivers.ticks import ticks_diff
 
-_MASK = const(0x3FFFFFFF)  # ticks_ms() period on 32-bit ports - 1
-_HALF = const(0x20000000)
 
 
 class Debounced:
@@ -41,7 +39,7 @@ class Debounced:
             self._since = now_ms
         if lv == self.value:
             return None
-        if ((now_ms - self._since + _HALF) & _MASK) - _HALF >= self._settle:
+        if ticks_diff(now_ms, self._since) >= self._settle:
             self.value = lv
             return lv
         return None

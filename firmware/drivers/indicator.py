@@ -11,10 +11,10 @@
 # machine.Signal for an active-low LED). Times are compared modulo 2**30 (ticks_ms() wrap-safe).
 from micropython import const
 
+from drivers.ticks import ticks_diff, ticks_add
+
 from lockctl.codes import IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE
 
-_MASK = const(0x3FFFFFFF)
-_HALF = const(0x20000000)
 
 #          led buzz  ms
 _OK = (1, 1, 120)
@@ -79,7 +79,7 @@ class Indicator:
         self._code = pattern
         self._n = len(seq)
         self._i = 0
-        self._t = now_ms & _MASK
+        self._t = ticks_add(now_ms, 0)
         self._out(seq[0], seq[1])
 
     def poll(self, now_ms):
@@ -89,8 +89,8 @@ class Indicator:
         i = self._i
         t = self._t
         moved = False
-        while ((now_ms - t + _HALF) & _MASK) - _HALF >= seq[i + 2]:
-            t = (t + seq[i + 2]) & _MASK
+        while ticks_diff(now_ms, t) >= seq[i + 2]:
+            t = ticks_add(t, seq[i + 2])
             i += 3
             moved = True
             if i >= self._n:

@@ -9,9 +9,9 @@
 # 2**30, so time.ticks_ms() can be passed directly (wrap-safe).
 from micropython import const
 
+from drivers.ticks import ticks_diff
+
 _FULL = const(65535)
-_MASK = const(0x3FFFFFFF)
-_HALF = const(0x20000000)
 
 
 class HBridgeMotor:
@@ -73,7 +73,7 @@ class HBridgeMotor:
         if self.direction == 0 or self._adc is None or self._reported:
             return False
         if not self._inrush_done:
-            if ((now_ms - self._t_drive + _HALF) & _MASK) - _HALF < self._inrush_ms:
+            if ticks_diff(now_ms, self._t_drive) < self._inrush_ms:
                 return False
             self._inrush_done = True
         if self._adc.read_u16() < self._stall_u16:
@@ -82,7 +82,7 @@ class HBridgeMotor:
         if not self._over:
             self._over = True
             self._over_since = now_ms
-        if ((now_ms - self._over_since + _HALF) & _MASK) - _HALF >= self._stall_ms:
+        if ticks_diff(now_ms, self._over_since) >= self._stall_ms:
             self._reported = True
             return True
         return False

@@ -15,6 +15,8 @@
 # length. Times are compared modulo 2**30, so time.ticks_ms() can be passed directly.
 from micropython import const
 
+from drivers.ticks import ticks_diff as _since, ticks_add
+
 # results of start_*() and poll()
 BUSY = const(0)
 DONE = const(1)
@@ -75,12 +77,6 @@ _WAIT_RESP = const(3)
 _GAP_MS = const(15)  # HSU: a frame with no new byte for this long was truncated
 _RETRIES = const(3)  # NACKs (resend requests) per command
 _ACK_LEN = const(6)
-_MASK = const(0x3FFFFFFF)
-_HALF = const(0x20000000)
-
-
-def _since(now, t0):
-    return ((now - t0 + _HALF) & _MASK) - _HALF
 
 
 def _view(cache, buf, n):
@@ -190,7 +186,7 @@ class FrameParser:
             self.s -= keep
             self.p -= keep
             self.hw = self.hw - keep if self.hw > keep else 0
-            self.base = (self.base + keep) & _MASK
+            self.base = ticks_add(self.base, keep)
         return self.cap - self.n
 
     def feed(self, src, start, end):
@@ -299,7 +295,7 @@ class FrameParser:
                 return self._fail(ERR_DCS, e)
             self.off = p
             self.len = self.ln
-            self.pos = (self.base + p) & _MASK
+            self.pos = ticks_add(self.base, p)
             self._done(e)
             if self.ln == 1 and buf[p] == 0x7F:
                 return EV_APP_ERROR

@@ -4,9 +4,9 @@ import asyncio
 
 from fakes import FakePin, FakePWM, FakeADC
 from fwcheck import raises
-from app import App, run, BRAKE_MS
-from board import Board
-from store import MemoryStore
+from lockshell.app import App, run, BRAKE_MS
+from lockshell.board import Board
+from lockshell.store import MemoryStore
 from lockctl.keys import KeyList
 from lockctl.record import format_record
 from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING

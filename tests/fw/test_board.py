@@ -1,7 +1,7 @@
-# firmware/board.py's pin map composes the real drivers (and the PN532 reader) from `machine`
+# firmware/lockshell/board.py's pin map composes the real drivers (and the PN532 reader) from `machine`
 # classes; here a fake machine records what was built. Runs on both runtimes.
 from fakes import FakePWM, FakeADC
-from board import make_board, MOTOR_A, MOTOR_B, DOOR_REED, BUTTON, NFC_UART, NFC_TX, NFC_RX
+from lockshell.board import make_board, MOTOR_A, MOTOR_B, DOOR_REED, BUTTON, NFC_UART, NFC_TX, NFC_RX
 
 
 def test_board_composition_from_machine():

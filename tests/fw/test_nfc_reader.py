@@ -1,11 +1,11 @@
-# NfcReader (firmware/nfc.py), the polling policy, over the real PN532 engine and a scripted chip on a
+# NfcReader (firmware/lockshell/nfc.py), the polling policy, over the real PN532 engine and a scripted chip on a
 # fake UART: start-up order, alternating type A / FeliCa, PowerDown and wake, one report per
 # presentation, reader down / up with back-off, and no allocation per poll with no card present.
 from fakes import alloc_bytes
 from fwcheck import raises
 from pn532fakes import FakeChip, FakeUart, FakeI2c, chip_frame
 from drivers import pn532 as P
-import nfc
+from lockshell import nfc
 
 SAM = chip_frame(0x15)
 FW = chip_frame(0x03, b"\x32\x01\x06\x07")

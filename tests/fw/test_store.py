@@ -3,7 +3,7 @@ import os
 import sys
 
 from fwcheck import raises
-from store import MemoryStore, JsonStore
+from lockshell.store import MemoryStore, JsonStore
 
 PATH = "/tmp/doorkit_store_test_%s.json" % sys.implementation.name
 

@@ -30,6 +30,8 @@
 # target stays in the type A slot it counts as the same phone: one decision per presentation.
 from micropython import const
 
+from drivers.ticks import ticks_diff as _since, ticks_add
+
 from drivers import pn532 as P
 
 E_FIRMWARE = const(-20)  # GetFirmwareVersion answered, but not a PN532 (IC != 0x32)
@@ -52,12 +54,6 @@ TECH_F = const(1)
 
 UP = ("up",)
 
-_MASK = const(0x3FFFFFFF)
-_HALF = const(0x20000000)
-
-
-def _since(now, t0):
-    return ((now - t0 + _HALF) & _MASK) - _HALF
 
 
 def _hex(buf, n):
@@ -153,7 +149,7 @@ class NfcReader:
         elif step == _WAIT:
             if _since(now, self._due) >= self.interval_ms:
                 self._due = now  # far behind (a long stall): no burst of polls to catch up
-            self._due = (self._due + self.interval_ms) & _MASK
+            self._due = ticks_add(self._due, self.interval_ms)
             self._start(now, _LIST)
         else:  # a step whose start was refused: start it again
             self._start(now, step)
@@ -287,7 +283,7 @@ class NfcReader:
         d = self.backoff_ms << k
         if d > self.backoff_max_ms:
             d = self.backoff_max_ms
-        self._due = (now + d) & _MASK
+        self._due = ticks_add(now, d)
         if not self.down and self.fails >= self.fail_limit:
             self.down = True
             self.id_len[0] = self.id_len[1] = 0  # nothing known about the field any more

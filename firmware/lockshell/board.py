@@ -45,7 +45,7 @@ def make_board(machine, now_ms=0, nfc=True, phones=None):
     reader = None
     if nfc:
         from drivers.pn532 import PN532, HsuLink
-        from nfc import NfcReader
+        from lockshell.nfc import NfcReader
         uart = machine.UART(NFC_UART, baudrate=115200, tx=NFC_TX, rx=NFC_RX, timeout=0)
         reader = NfcReader(PN532(HsuLink(uart)), phone_auth=phones)
     return Board(motor, position, door, button, indicator, reader)
