@@ -4,12 +4,12 @@
 #   .venv/bin/python bench/core_events.py --cpython  # CPython only (or --micropython)
 #   .venv/bin/python bench/core_events.py --events 100000 --seed 7
 #
-# The stream: a MiniDoor (core + Timers + knob/motor model, bench/minidoor.py) driven by a seeded mix
+# The stream: a MiniDoor (core + motor driver + knob/motor model, bench/minidoor.py) driven by a seeded mix
 # of people: card arrivals (valid and unknown cards), button exits, manual turns, jams (retry and
 # full jam), pot jitter at rest, doors held open. Everything it feeds the core (position samples every
 # 10 ms while the knob moves, door, button, credentials, stall, timers) is recorded as int triples in
 # chunks of CHUNK events. Each chunk is then replayed into REPEAT other LockCores (all in the same
-# state as the recorder's was), each firing its timers through its own lockctl.timers.Timers table:
+# state as the recorder's was), each firing its own timers (core.next_deadline(), EV_TIMER):
 # only the replays are timed, and each chunk counts with its fastest replay, so the figure is the
 # core plus its timer table, not the model. One more core replays the same chunks with the GC off in
 # windows of WINDOW events to measure what the core allocates (MicroPython: gc.mem_alloc(); that
@@ -44,10 +44,10 @@ else:
 from array import array
 
 from lockctl.core import LockCore
-from lockctl.timers import Timers
+from lockctl.record import EVENT_NAMES, state_name
 from lockctl.keys import KeyList
 from lockctl.codes import (
-    EV_DOOR, EV_POSITION, EV_CREDENTIAL, EV_TIMER, EVENT_NAMES, A_LOG, LOCKED,
+    EV_DOOR, EV_POSITION, EV_CREDENTIAL, EV_TIMER, A_LOG, LOCKED, KIND_ISO14443A, KIND_PHONE,
 )
 from minidoor import MiniDoor, Lcg, LOCK, UNLOCK
 
@@ -56,10 +56,11 @@ SEED = 1
 CHUNK = 2000
 WINDOW = 200
 REPEAT = 3  # timed replays of each chunk; the fastest counts (noisy shared machine)
-CREDS = (("card", "04A1B2C3"), ("card", "5F00AA17"), ("card", "9C33E001"), ("phone", "alice-pixel"),
-         ("card", "DEADBEEF"))  # the last one is not on the key list
-KEYS = (("card", "04A1B2C3", "alice"), ("card", "5F00AA17", "bob"), ("card", "9C33E001", "carol"),
-        ("phone", "alice-pixel", "alice"))
+CARD = KIND_ISO14443A
+CREDS = ((CARD, "04A1B2C3"), (CARD, "5F00AA17"), (CARD, "9C33E001"), (KIND_PHONE, "A11CE0"),
+         (CARD, "DEADBEEF"))  # the last one is not on the key list
+KEYS = ((CARD, "04A1B2C3", "alice"), (CARD, "5F00AA17", "bob"), (CARD, "9C33E001", "carol"),
+        (KIND_PHONE, "A11CE0", "alice"))
 
 
 # ---------------------------------------------------------------------- the people
@@ -130,11 +131,9 @@ def episode(d, g):
 
 
 # ---------------------------------------------------------------------- replay (the timed part)
-def replay(core, timers, buf, start, end):
-    """Feed recorded events buf[3*start : 3*end] to core; timers fired through `timers`."""
+def replay(core, buf, start, end):
+    """Feed recorded events buf[3*start : 3*end] to core (its timer events included)."""
     handle = core.handle
-    apply = timers.apply
-    pop = timers.pop_due
     creds = CREDS
     logs = 0
     i = 3 * start
@@ -146,10 +145,6 @@ def replay(core, timers, buf, start, end):
         i += 3
         if k == EV_POSITION:
             arg = c
-        elif k == EV_TIMER:
-            arg = pop(t)
-            if arg != c:
-                raise RuntimeError("replay diverged: timer %r, recorded %d" % (arg, c))
         elif k == EV_DOOR:
             arg = c == 1
         elif k == EV_CREDENTIAL:
@@ -157,7 +152,7 @@ def replay(core, timers, buf, start, end):
         else:
             arg = None
         for a in handle(t, k, arg):
-            if not apply(a) and a[0] == A_LOG:
+            if a[0] == A_LOG:
                 logs += 1
     return logs
 
@@ -181,11 +176,10 @@ class Bench:
         # (each chunk counts with its fastest replay) and one for the allocation windows
         self.timed = []
         for _ in range(REPEAT + 1):
-            core, timers = LockCore(None, (LOCK, UNLOCK), keys), Timers()
-            for a in core.boot(0, LOCK, False):
-                timers.apply(a)
-            self.timed.append((core, timers))
-        self.c, self.tc = self.timed.pop()
+            core = LockCore(None, (LOCK, UNLOCK), keys)
+            core.boot(0, LOCK, False)
+            self.timed.append(core)
+        self.c = self.timed.pop()
         self.g = Lcg(seed)
         self.mem0 = None
 
@@ -206,10 +200,10 @@ class Bench:
         warm = self.chunks == 0
         self.chunks += 1
         us = None
-        for core, timers in self.timed:
+        for core in self.timed:
             gc.collect()
             t0 = now_us()
-            logs = replay(core, timers, self.buf, 0, n)
+            logs = replay(core, self.buf, 0, n)
             dt = elapsed_us(t0)
             if us is None or dt < us:
                 us = dt
@@ -224,7 +218,7 @@ class Bench:
             if MP:
                 gc.disable()
                 m0 = gc.mem_alloc()
-            replay(self.c, self.tc, self.buf, s, e)
+            replay(self.c, self.buf, s, e)
             if MP:
                 m1 = gc.mem_alloc()
                 gc.enable()
@@ -242,7 +236,7 @@ class Bench:
         if self.n:
             self.flush()
         # the replayed cores must have ended exactly where the recorder's did
-        for core, _ in self.timed + [(self.c, None)]:
+        for core in self.timed + [self.c]:
             if core.state != d.core.state or core.now != d.core.now or core.pos != d.core.pos:
                 raise RuntimeError("replay diverged from the recording")
         res = {
@@ -256,7 +250,7 @@ class Bench:
             "virtual_s": d.t // 1000,
             "mix": dict((EVENT_NAMES[k], self.kinds[k]) for k in self.kinds),
             "log_records": sum(d.logs.values()),
-            "final_state": d.core.state_name,
+            "final_state": state_name(d.core.state),
         }
         if MP:
             gc.collect()

@@ -39,14 +39,14 @@ sys.path.insert(0, ROOT)
 import doorkit  # noqa: E402,F401  (firmware/ and the `micropython` stand-in on sys.path)
 
 from lockctl.keys import KeyList  # noqa: E402
-from lockctl.record import format_record  # noqa: E402
+from lockctl.record import format_record, STATE_NAMES, LOG_NAMES, state_name  # noqa: E402
 from lockctl.codes import (  # noqa: E402
-    LOCKED, UNLOCKED, JAMMED, STATE_NAMES, LOG_NAMES, LOG_JAM, LOG_RETRY, EV_REMOTE,
+    LOCKED, UNLOCKED, JAMMED, LOG_JAM, LOG_RETRY, EV_REMOTE, KIND_ISO14443A, KIND_PHONE,
 )
 from minidoor import MiniDoor, Lcg, LOCK, UNLOCK, knob_zone as zone  # noqa: E402
 
-CARDS = (("card", "04A1B2C3"), ("phone", "alice-pixel"))
-KEYS = (("card", "04A1B2C3", "alice"), ("phone", "alice-pixel", "alice"))
+CARDS = ((KIND_ISO14443A, "04A1B2C3"), (KIND_PHONE, "A11CE0"))
+KEYS = ((KIND_ISO14443A, "04A1B2C3", "alice"), (KIND_PHONE, "A11CE0", "alice"))
 
 
 class CoreRunner:
@@ -355,7 +355,7 @@ def run(runner_name, cycles, seed, tick=50, partial=True):
         "logs": dict((LOG_NAMES[k], v) for k, v in sorted(r.logs.items())),
         "jam_records": r.logs.get(LOG_JAM, 0),
         "retry_records": r.logs.get(LOG_RETRY, 0),
-        "final_state": r.core.state_name,
+        "final_state": state_name(r.core.state),
     }
 
 

@@ -16,6 +16,22 @@ def used():
     return gc.mem_alloc()
 
 
+def largest_free_block():
+    """The biggest bytearray that can still be allocated (the heap's largest contiguous hole)."""
+    gc.collect()
+    lo, hi = 0, gc.mem_free()
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            b = bytearray(mid)
+            del b
+            lo = mid
+        except MemoryError:
+            hi = mid - 1
+        gc.collect()
+    return lo
+
+
 def measure(seconds):
     from fakes import FakePin, FakePWM, FakeADC
     from pn532fakes import FakeChip, FakeUart, chip_frame
@@ -41,7 +57,7 @@ def measure(seconds):
                   Debounced(FakePin(1, record=False), 0, active_low=True),
                   Indicator(FakePin(0, record=False), FakePWM(record=False)),
                   NfcReader(P.PN532(P.HsuLink(FakeUart(chip, record=False)))))
-    app = App(board, MemoryStore(None, (1000, 3000)), KeyList([("iso14443a", "DEADBEEF", "alice")]))
+    app = App(board, MemoryStore(None, (1000, 3000)), KeyList([(1, "DEADBEEF", "alice")]))  # KIND_ISO14443A
     app.start(0)
     objects = used() - before
     t = 0
@@ -67,7 +83,7 @@ def measure(seconds):
             alloc += b - a
             if b > peak:
                 peak = b
-    return {"code_bytes": code, "objects_bytes": objects, "steady_used": used(), "peak_used": peak,
+    return {"largest_free_block": largest_free_block() if MICRO else 0, "code_bytes": code, "objects_bytes": objects, "steady_used": used(), "peak_used": peak,
             "polls": polls, "alloc_per_poll": alloc / polls if polls else 0, "reader_lists": board.reader.polls,
             "heap_free": gc.mem_free() if MICRO else 0, "fires": chip.cmds.count(0x4A) if chip.record else None}
 
@@ -94,7 +110,8 @@ def main_cpython(argv):
     print("MicroPython unix port, -X heapsize=%s (= 96 KB on the 32-bit board; bytes here are 64-bit):" % mpbuild.HEAP)
     print("  firmware modules loaded as .mpy: %d bytes" % r["code_bytes"])
     print("  App + drivers + reader objects after boot: %d bytes" % r["objects_bytes"])
-    print("  in use in the steady state: %d bytes (peak in a window %d); free %d" % (r["steady_used"], r["peak_used"], r["heap_free"]))
+    print("  in use in the steady state: %d bytes (peak in a window %d); free %d, largest free block %d"
+          % (r["steady_used"], r["peak_used"], r["heap_free"], r["largest_free_block"]))
     print("  allocated per App.poll (10 ms period, reader listing every 250 ms, no card): %.1f bytes over %d polls, %d reader lists"
           % (r["alloc_per_poll"], r["polls"], r["reader_lists"]))
     print("RESULT " + json.dumps(r))

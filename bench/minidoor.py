@@ -1,27 +1,28 @@
 # A core-level door for the benchmarks (MicroPython subset: runs on both runtimes).
 #
-# MiniDoor = LockCore + a lockctl.timers.Timers table + a plain motor/knob model in pot counts,
-# standing in for App + drivers + sim world when a benchmark wants the core alone:
+# MiniDoor = LockCore (its own timers: next_deadline() / EV_TIMER) + the real HBridgeMotor driver on
+# stand-in legs and current sense + a plain motor/knob model in pot counts, standing in for App +
+# sim world when a benchmark wants the core alone:
 #   - the knob moves SPEED counts per ms while the motor drives it, between the end stops LOCK and
 #     UNLOCK (the core is calibrated to exactly those), sampled every `tick` ms while anything moves;
 #   - a jam blocks the next `n` motor drives (back-off drives included) or all until unjam();
-#   - blocked for STALL_MS after the first INRUSH_MS of a drive -> one EV_STALL (like HBridgeMotor);
+#   - a blocked motor draws stall current: the driver's own stall watch reports EV_STALL;
 #   - a hand turn moves the knob linearly; the motor cannot move a held knob;
-#   - while nothing moves, time jumps to the next timer deadline (fired exactly at it).
+#   - while nothing moves, time jumps to the core's next timer deadline (fired exactly at it).
 # Every event it feeds can be recorded as (t, kind, code) ints for a later replay (see core_events).
+from drivers.motor import HBridgeMotor
 from lockctl.core import LockCore
-from lockctl.timers import Timers
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER,
-    A_DRIVE, A_STOP, A_LOG, LOCKED, UNLOCKED, JAMMED,
+    A_DRIVE, A_STOP, A_LOG, LOCKED, UNLOCKED, JAMMED, TOWARD_LOCK, TOWARD_UNLOCK,
 )
 
 LOCK = 800  # pot counts at the lock end stop (the sim world's default: 800 + 30 counts/deg x 0 deg)
 UNLOCK = 3500  # ... and at the unlock end stop (90 deg)
 BOLT = (LOCK + UNLOCK) // 2  # the door opens only with the knob past here
 SPEED = 4.5  # counts per ms: 150 deg/s x 30 counts/deg
-INRUSH_MS = 150
-STALL_MS = 60
+I_FREE = 15000  # motor current (u16 sense reading) turning freely / blocked, as in the sim world
+I_STALL = 60000
 
 
 class Lcg:
@@ -39,28 +40,46 @@ class Lcg:
 
 
 def knob_zone(pos, core):
-    """'lock' / 'unlock' / 'mid' for a position reading, with the core's own zone tolerance."""
-    lo, hi = core.cal
-    tol = max(1, abs(hi - lo) * core.cfg["zone_pct"] // 100)
-    if abs(pos - lo) <= tol:
-        return "lock"
-    if abs(pos - hi) <= tol:
-        return "unlock"
-    return "mid"
+    """'lock' / 'unlock' / 'mid' for a position reading, as the core reads it (core.at_end)."""
+    e = core.at_end(pos)
+    return "lock" if e == TOWARD_LOCK else ("unlock" if e == TOWARD_UNLOCK else "mid")
+
+
+class _Leg:
+    """An H-bridge input: remembers its duty."""
+
+    def __init__(self):
+        self.duty = 0
+
+    def duty_u16(self, v=None):
+        if v is None:
+            return self.duty
+        self.duty = v
+
+
+class _Sense:
+    """The motor current sense: stall current while the door's model says the motor is blocked."""
+
+    def __init__(self, door):
+        self.door = door
+
+    def read_u16(self):
+        d = self.door
+        if d.motor == 0:
+            return 0
+        return I_STALL if d.blocked else I_FREE
 
 
 class MiniDoor:
     def __init__(self, config=None, keys=None, creds=(), tick=10, pos=LOCK):
         self.core = LockCore(config, (LOCK, UNLOCK), keys)
-        self.timers = Timers()
+        self.drv = HBridgeMotor(_Leg(), _Leg(), current_adc=_Sense(self))  # the board's stall watch
+        self.blocked = False
         self.tick = tick
         self.t = 0
         self.pos = pos
         self.fpos = float(pos)
         self.motor = 0
-        self.drive_t = 0
-        self.blocked_since = None
-        self.stall_sent = False
         self.jam_drives = 0  # the next n drives cannot turn the knob
         self.jammed_move = False
         self.hand = None  # (t0, p0, t1, p1)
@@ -80,7 +99,7 @@ class MiniDoor:
                 code = self.creds.index(arg)
             elif kind == EV_DOOR:
                 code = 1 if arg else 0
-            elif kind == EV_POSITION or kind == EV_TIMER:
+            elif kind == EV_POSITION:
                 code = arg
             else:
                 code = 0
@@ -91,19 +110,17 @@ class MiniDoor:
     def _take(self, actions):
         for a in actions:
             k = a[0]
-            if self.timers.apply(a):
-                continue
             if k == A_DRIVE:
                 self.motor = a[1]
-                self.drive_t = self.t
-                self.blocked_since = None
-                self.stall_sent = False
+                self.drv.drive(a[1], self.t)
+                self.blocked = False
                 self.drives += 1
                 self.jammed_move = self.jam_drives > 0
                 if self.jammed_move:
                     self.jam_drives -= 1
             elif k == A_STOP:
                 self.motor = 0
+                self.drv.brake()
                 self.jammed_move = False
             elif k == A_LOG:
                 c = a[1][1]
@@ -147,26 +164,18 @@ class MiniDoor:
             self.feed(EV_POSITION, p)
         if self.motor == 0:
             return
-        if not blocked:
-            self.blocked_since = None
-        elif self.blocked_since is None:
-            self.blocked_since = t
-        if (blocked and not self.stall_sent and t - self.drive_t >= INRUSH_MS
-                and t - self.blocked_since >= STALL_MS):
-            self.stall_sent = True
+        self.blocked = blocked
+        if self.drv.poll(t):  # the driver's stall watch (inrush window, then stall_ms of stall current)
             self.feed(EV_STALL)
 
     def _fire(self, t):
-        timers = self.timers
-        while True:
-            tid = timers.pop_due(t)
-            if tid is None:
-                return
-            self.feed(EV_TIMER, tid)
+        d = self.core.next_deadline()
+        if d is not None and d <= t:
+            self.feed(EV_TIMER)
 
     def run_to(self, t_end):
         """Let virtual time pass up to t_end: ticks while anything moves, jumps otherwise."""
-        timers = self.timers
+        core = self.core
         while True:
             if self.busy():
                 t = self.t + self.tick
@@ -175,7 +184,7 @@ class MiniDoor:
                 self._move(t)
                 self._fire(t)
             else:
-                d = timers.next_deadline()
+                d = core.next_deadline()
                 if d is None or d > t_end:
                     self.t = t_end
                     return
@@ -193,7 +202,7 @@ class MiniDoor:
             if self.busy():
                 self.run_to(self.t + self.tick)
             else:
-                d = self.timers.next_deadline()
+                d = self.core.next_deadline()
                 if d is None:
                     return
                 self.run_to(min(d, end))

@@ -36,10 +36,10 @@ sys.path.insert(0, ROOT)
 import doorkit  # noqa: E402,F401
 
 from lockctl.codes import (  # noqa: E402
-    LOCKED, JAMMED, STATE_NAMES, LOG_NAMES, LOG_JAM, LOG_JAM_CLEAR, LOG_RETRY, LOG_REFUSED, LOG_ABORT,
+    LOCKED, JAMMED, LOG_JAM, LOG_JAM_CLEAR, LOG_RETRY, LOG_REFUSED, LOG_ABORT,
     LOG_DENIED, LOG_LOCK, LOG_UNLOCK, LOG_DOOR_CLOSE,
 )
-from lockctl.record import format_record  # noqa: E402
+from lockctl.record import format_record, STATE_NAMES, LOG_NAMES, state_name  # noqa: E402
 from minidoor import knob_zone  # noqa: E402
 
 DAY = 86400000
@@ -128,10 +128,10 @@ class Office:
         self.rnd = random.Random("people:%s" % seed)
         self.days = days
         self.staff = staff
-        self.cards = [("card" if i % 5 else "phone", "%08X" % (0x04A10000 + i * 7919)) for i in range(staff)]
+        self.cards = [("iso14443a" if i % 5 else "phone", "%08X" % (0x04A10000 + i * 7919)) for i in range(staff)]
         keys = [(k, ident, "u%03d" % i) for i, (k, ident) in enumerate(self.cards)]
-        keys.append(("card", "C1EA0001", "cleaner"))
-        keys.append(("card", "6A4D0001", "guard"))
+        keys.append(("iso14443a", "C1EA0001", "cleaner"))
+        keys.append(("iso14443a", "6A4D0001", "guard"))
         self.d = VirtualDoor.calibrated(seed=seed, keys=keys, keep_records=False)
         self.d.on_record = self._rec
         self.logs = {}
@@ -156,7 +156,7 @@ class Office:
         code = rec[1]
         self.logs[code] = self.logs.get(code, 0) + 1
         if code in DETAIL:
-            k = "%s %s" % (LOG_NAMES[code], rec[2])
+            k = " ".join(format_record(rec).split()[1:3])  # NAME and its argument, as text
             self.detail[k] = self.detail.get(k, 0) + 1
         if code == LOG_DOOR_CLOSE or code == LOG_LOCK:
             self.last[code] = rec[0]
@@ -294,16 +294,16 @@ class Office:
             self.wait(100, 600)
             self.go_through()
         elif kind == "stranger":
-            self.tap(("card", "%08X" % rnd.randrange(1 << 32)))
+            self.tap(("iso14443a", "%08X" % rnd.randrange(1 << 32)))
         elif kind == "delivery":  # someone lets a courier in: the door stays open past the alarm
             self.leave(cred, hold=(65000, 150000))
         elif kind == "cleaner":
-            self.enter(("card", "C1EA0001"))
+            self.enter(("iso14443a", "C1EA0001"))
             self.push(self.d.now + rnd.randint(HOUR, 2 * HOUR), "leave_cleaner")
         elif kind == "guard":
-            self.enter(("card", "6A4D0001"))
+            self.enter(("iso14443a", "6A4D0001"))
             self.wait(3 * MIN, 10 * MIN)
-            self.leave(("card", "6A4D0001"))
+            self.leave(("iso14443a", "6A4D0001"))
         elif kind.startswith("jam_"):
             self.pending_jam = tuple(kind[4:].split("_"))
         elif kind == "button_off":
@@ -311,7 +311,7 @@ class Office:
         elif kind == "button_on":
             self.d.configure(button_unlock=True)
         elif kind == "leave_cleaner":
-            self.leave(("card", "C1EA0001"))
+            self.leave(("iso14443a", "C1EA0001"))
 
     def push(self, t, kind, who=None):
         self.seq += 1
@@ -410,7 +410,7 @@ def run(seed=1, days=30, staff=150):
         "stuck_after": o.stuck_after,
         "stuck_examples": o.stuck,
         "polls": d.polls,
-        "final": {"state": core.state_name, "motor": w.direction, "door_open": w.door_open, "alarm": core.alarm,
+        "final": {"state": state_name(core.state), "motor": w.direction, "door_open": w.door_open, "alarm": core.alarm,
                   "angle": round(w.angle, 1), "legs": (w.pwm_a.duty_u16(), w.pwm_b.duty_u16())},
         "final_sane": sane,
         "last_log": [format_record(r) for r in d.app.log[-4:]],

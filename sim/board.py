@@ -13,9 +13,11 @@ can change what it sees, and virtual time jumps straight over everything in betw
   * scheduled actions, the core's timer deadlines (App.next_deadline());
   * world events: every edge of a bouncing reed/button contact, the end of a hand turn, the motor
     reaching an end stop or a jam, the end of the motor's inrush current;
-  * the instants the drivers would change their minds: a debouncer's settle time after the last
-    edge it saw, the motor driver's inrush window end and (while the current is high) the end of
-    its stall window;
+  * the instants the drivers would change their minds, as their public next_deadline() says (App.
+    next_deadline() combines them): a debouncer's settle time after the last edge it saw, the motor
+    driver's inrush window end and the end of a stall window under way, the brake release, the
+    reader's next poll, the LED / buzzer's next step; and every instant the world's motor current
+    changes (the driver can only see that by polling);
   * the first millisecond at which the knob position crosses one of the core's zone boundaries
     (interpolated, then checked against the world's exact integer motion law).
 
@@ -41,10 +43,8 @@ from lockshell import board as _fw_board
 from lockshell.app import App
 from lockshell.store import MemoryStore
 from lockctl.keys import KeyList
-from lockctl.record import format_record
-from lockctl.codes import (
-    EV_DOOR, EV_BUTTON, EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING, STATE_NAMES,
-)
+from lockctl.record import format_record, kind_code, state_name, STATE_NAMES
+from lockctl.codes import EV_DOOR, EV_BUTTON, EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING
 
 
 class VirtualBoard:
@@ -63,13 +63,10 @@ class VirtualBoard:
         self.indicator = b.indicator
         self.led = world.machine.led
         self.buzzer = world.machine.buzzer
-        # driver timing the runner needs to know when to look again (spec defaults if hidden)
-        self.door_settle = getattr(self.door, "_settle", 30)
-        self.button_settle = getattr(self.button, "_settle", 30)
-        self.inrush_ms = getattr(self.motor, "_inrush_ms", 150)
-        self.stall_ms = getattr(self.motor, "_stall_ms", 60)
-        self.stall_u16 = getattr(self.motor, "_stall_u16", 40000)
-        self.pos_inverted = bool(getattr(self.position, "_inv", False))
+        # the drivers' public tunables the runner needs
+        self.door_settle = self.door.settle_ms
+        self.button_settle = self.button.settle_ms
+        self.pos_inverted = self.position.inverted
 
     def led_on(self):
         return bool(self.led is not None and self.led.value())
@@ -136,7 +133,7 @@ class VirtualDoor:
         if calibration == "ends" or calibration is True:
             calibration = self.end_stop_calibration()
         self.store = MemoryStore(config, calibration)
-        self.keys = keys if isinstance(keys, KeyList) else KeyList(list(keys))
+        self.keys = keys if isinstance(keys, KeyList) else KeyList([_kind(k) + (u,) for *k, u in keys])
         self.keep_records = keep_records
         self.records = []  # every log record, oldest first (App.log keeps only the last log_size)
         self.record_count = 0
@@ -146,8 +143,6 @@ class VirtualDoor:
         self.boots = 0
         self._queue = []  # (t, seq, fn, args)
         self._seq = 0
-        self._blk_since = None  # start of the current high-current episode, as the driver sees it
-        self._blk_move = -1
         self._dirty = True
         self._inputs_seen = -1
         self.board = None
@@ -178,15 +173,10 @@ class VirtualDoor:
             phones = (PhoneKeys([(PHONE_ID, PHONE_KEY)]), DOOR_ID)
         self.board = VirtualBoard(self.world, self.now, self.nfc, phones)
         self.app = App(self.board, self.store, self.keys, self.log_size)
-        self.app.on_record = self._record
-        self._blk_since = None
+        self.app.sinks.append(self._record)
         self._dirty = True
         self._light = False
         self._zone_cache = (None, None)
-        b = self.board
-        self._debouncers = ((b.door, self.world.reed, b.door_settle), (b.button, self.world.button, b.button_settle))
-        # Debounced's own fields (faster than its properties); fall back to the public API without them
-        self._deb_private = all(hasattr(d, "_raw") and hasattr(d, "_since") for d in (b.door, b.button))
         self._light_ok = self.board.door_settle > 0 and self.board.button_settle > 0
         self._reader = self.board.reader
         self.boots += 1
@@ -211,7 +201,7 @@ class VirtualDoor:
         while self.app.core.state == CALIBRATING and self.now < end:
             self.advance(min(100, end - self.now))
         self.advance_until_quiet()
-        return self.app.core.state_name
+        return state_name(self.app.core.state)
 
     @property
     def now(self):
@@ -304,7 +294,7 @@ class VirtualDoor:
         self._dirty = False
         self._inputs_seen = self.world.inputs
         self.polls += 1
-        # timers the core armed for "now" (e.g. auto_lock_ms=0) fire at once, not a ms later
+        # something due at "now" already (a timer armed for now by what this poll did) runs now
         d = app.next_deadline()
         n = 0
         while d is not None and d <= now and n < 4:
@@ -312,26 +302,6 @@ class VirtualDoor:
             self.polls += 1
             n += 1
             d = app.next_deadline()
-        if self.board.motor.running or self._blk_since is not None:
-            self._track_stall(now)
-
-    def _track_stall(self, now):
-        """Mirror the motor driver's stall window: when (after its inrush window) it first sees a
-        high current, it measures stall_ms from there."""
-        w, b = self.world, self.board
-        if not b.motor.running or w.moves != self._blk_move:
-            self._blk_since = None
-            self._blk_move = w.moves
-            if not b.motor.running:
-                return
-        t_drive = getattr(b.motor, "_t_drive", w.drive_t)
-        if t_drive is None or now - t_drive < b.inrush_ms:
-            return
-        if w.current_level() >= b.stall_u16:
-            if self._blk_since is None:
-                self._blk_since = now
-        else:
-            self._blk_since = None
 
     def _next_wake(self, now):
         """The next instant the App must be polled at; sets self._light when that instant is only
@@ -339,6 +309,8 @@ class VirtualDoor:
         w, b = self.world, self.board
         self._light = False
         best = self._queue[0][0] if self._queue else None
+        # the App's own deadlines: core timers, brake release, debounce settle, the motor driver's
+        # inrush and stall windows, the reader's next poll, the signals' next step
         d = self.app.next_deadline()  # live: a caller may have fed the App directly
         if d is not None:
             if d <= now:
@@ -363,67 +335,29 @@ class VirtualDoor:
             # inter-byte gap, time-outs), so look every ms, as fixed 1 ms stepping does
             if best is None or now + 1 < best:
                 best = now + 1
-        door, button = b.door, b.button
-        if b.motor.running or w._rate or w._hand is not None or door.settling or button.settling:
-            best = self._next_hint(now, best)
-        if edge is not None and (best is None or edge < best):
-            self._light = self._light_ok
-            return edge
-        return best
-
-    def _next_hint(self, now, best):
-        """best, or an earlier instant at which a driver or the core may change its mind."""
-        w, b = self.world, self.board
-        # debouncers settle settle_ms after the last edge they saw (we poll at every edge)
-        for deb, line, settle in self._debouncers:
-            if deb._raw != deb.value if self._deb_private else deb.settling:
-                since = deb._since if self._deb_private else line.last_edge
-                h = (now if since is None else since) + settle
-                if h <= now:
-                    h = now + 1
-                if best is None or h < best:
-                    best = h
-        m = b.motor
-        if m.running:
-            # the current changes only at world events (contact, hand: we wake there anyway) and
-            # when the world's inrush ends; the driver looks at it only after its inrush window
-            stall = b.stall_u16
-            high = w.current_level() >= stall
+        if b.motor.running:
+            # the driver can see a change of the current only by polling: wake where it changes
             c = w.next_current_change()
-            high_after = (w.i_stall if w.blocked() else w.i_free) >= stall
-            t_drive = getattr(m, "_t_drive", w.drive_t)
-            t_ie = None if t_drive is None else t_drive + b.inrush_ms
-            if t_ie is not None and t_ie > now:
-                high_ie = high_after if (c is not None and c <= t_ie) else high
-                if high_ie and (best is None or t_ie < best):
-                    best = t_ie  # the driver starts its stall window with a high reading
-                if c is not None and c > t_ie and high_after != high and (best is None or c < best):
-                    best = c
-            elif c is not None and high_after != high and (best is None or c < best):
+            if c is not None and (best is None or c < best):
                 best = c
-            if self._blk_since is not None:
-                h = self._blk_since + b.stall_ms
-                if h <= now:
-                    # the driver should have reported by now; if it has not, look again
-                    h = now + 1 if getattr(m, "_reported", False) is False else None
-                if h is not None and (best is None or h < best):
-                    best = h
-        # knob position: the first ms it crosses one of the core's position edges
         mv = w.moving()
         if mv is not None:
+            # knob position: the first ms it crosses one of the core's position edges
             if w.noise:
                 h = now + self.fine_ms
             else:
-                core = self.app.core
-                key = (w.segment_id, core.position_edges())
+                key = (w.segment_id, self.app.core.position_edges())
                 h = self._zone_cache[1] if self._zone_cache[0] == key else None
                 if h is None or h <= now:
                     h = self._zone_crossing(now, mv[1])
                     self._zone_cache = (key, h)
             if h is not None and (best is None or h < best):
                 best = h
+        if edge is not None and (best is None or edge < best):
+            self._light = self._light_ok
+            return edge
         if best is None and self.app.busy():
-            best = now + self.fine_ms  # something the hints do not know about: keep looking
+            best = now + self.fine_ms  # something the deadlines do not cover: keep looking
         return best
 
     def _pos_at(self, s):
@@ -549,7 +483,8 @@ class VirtualDoor:
         self.app.submit(self.now, kind, arg)
 
     def card(self, kind, ident):
-        self.submit(EV_CREDENTIAL, (kind, ident))
+        """A credential presented straight to the core (kind: a KIND_* code or its name)."""
+        self.submit(EV_CREDENTIAL, _kind((kind, ident)))
 
     def remote(self, cmd, user):
         self.submit(EV_REMOTE, (cmd, user))
@@ -563,17 +498,21 @@ class VirtualDoor:
         self.submit(EV_CALIBRATE, what)
 
     def enroll(self, kind, ident, user):
-        self.keys.add(kind, ident, user)
+        k, i = _kind((kind, ident))
+        self.keys.add(k, i, user)
 
     def revoke(self, kind, ident):
-        self.keys.remove(kind, ident)
+        """Forget a key; ValueError if it was never enrolled."""
+        k, i = _kind((kind, ident))
+        if not self.keys.remove(k, i):
+            raise ValueError("no key %s %s is enrolled" % (kind, ident))
 
     # ------------------------------------------------------------------ looking at it
     def status(self):
         w, b, core = self.world, self.board, self.app.core
         return {
             "t": w.now,
-            "state": core.state_name,
+            "state": state_name(core.state),
             "angle": round(w.angle, 1),
             "position": b.position.read() if not w.noise else self._pos_at(w.now),
             "door_open": w.door_open,
@@ -591,6 +530,12 @@ class VirtualDoor:
             "button_unlock": core.cfg["button_unlock"],
             "reader": self.reader_state(),
         }
+
+
+def _kind(cred):
+    """(kind name or KIND_* code, ident, ...) -> the same with the KIND_* code."""
+    k = cred[0]
+    return (kind_code(k) if isinstance(k, str) else k,) + tuple(cred[1:])
 
 
 def _door_open_arg(door):

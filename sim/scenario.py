@@ -10,7 +10,7 @@ import difflib
 import re
 
 from lockctl import config as _config
-from lockctl.record import format_record
+from lockctl.record import format_record, kind_code, parse_value
 
 from .board import VirtualDoor, NFC_CARDS
 
@@ -108,7 +108,7 @@ def _settings(tokens, err):
     d = {}
     for k, v in _kv(tokens, err):
         try:
-            d[k] = _config.parse_value(k, v)
+            d[k] = parse_value(k, v)
         except ValueError as e:
             err(str(e))
     try:
@@ -254,6 +254,7 @@ def _setup(scn, word, args, err):
     elif word == "key":
         if len(args) != 3:
             err("expected 'key <kind> <ident> <user>'")
+        _kind(args[0], err)
         if any(k[:2] == tuple(args[:2]) for k in scn.keys):
             err("key %s %s is already enrolled" % (args[0], args[1]))
         scn.keys.append(tuple(args))
@@ -328,6 +329,7 @@ def _action(tok, raw, err, scn=None):
     if verb == "card":
         if len(args) != 2:
             err("expected 'card <kind> <ident>'")
+        _kind(args[0], err)
         return "card", tuple(args)
     if verb in ("tap", "reader") and not (scn is not None and scn.nfc):
         err("'%s' needs the card reader: put 'nfc on' in the setup" % verb)
@@ -358,10 +360,12 @@ def _action(tok, raw, err, scn=None):
     if verb == "enroll":
         if len(args) != 3:
             err("expected 'enroll <kind> <ident> <user>'")
+        _kind(args[0], err)
         return "enroll", tuple(args)
     if verb == "revoke":
         if len(args) != 2:
             err("expected 'revoke <kind> <ident>'")
+        _kind(args[0], err)
         return "revoke", tuple(args)
     if verb == "say":
         text = _strip_comment(raw).strip()
@@ -369,6 +373,13 @@ def _action(tok, raw, err, scn=None):
         return "say", (text,)
     err("unknown action %r (door, force door open, button, turn, jam, unjam, card, tap, reader, remote, "
         "set, calibrate, enroll, revoke, reboot, repair, say)" % tok[0])
+
+
+def _kind(name, err):
+    try:
+        return kind_code(name)
+    except ValueError as e:
+        err(str(e))
 
 
 def _dur(text, err):

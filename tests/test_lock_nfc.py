@@ -17,6 +17,7 @@ from drivers.motor import HBridgeMotor
 from drivers.position import PotPosition
 from fakes import FakeADC, FakePin, FakePWM
 from lockctl.keys import KeyList
+from lockctl.codes import KIND_ISO14443A, KIND_FELICA, KIND_PHONE
 from lockctl.phone import PhoneKeys
 from lockctl.record import format_record
 from lockshell.nfc import NfcReader
@@ -41,8 +42,8 @@ class Lock:
                       NfcReader(P.PN532(P.HsuLink(self.emu.uart)), interval_ms=100,
                                 phone_auth=(PhoneKeys([(PID, KEY)]), DOOR) if phones else None, rand=self.rand))
         self.challenges = []
-        keys = KeyList([("iso14443a", "DEADBEEF", "alice"), ("felica", "01014E1F2D3C4B5A", "bob"),
-                        ("phone", PID.hex().upper(), "carol")])
+        keys = KeyList([(KIND_ISO14443A, "DEADBEEF", "alice"), (KIND_FELICA, "01014E1F2D3C4B5A", "bob"),
+                        (KIND_PHONE, PID.hex().upper(), "carol")])
         self.app = App(board, MemoryStore({"auto_lock": False}, (LOCK, UNLOCK)), keys)
         self.app.start(t)
 
@@ -175,7 +176,7 @@ def test_phone_that_goes_silent_is_denied_no_answer_and_the_reader_carries_on():
     lock.emu.enter(card)
     lock.run(1500)
     assert lock.log() == ["BOOT locked", "DENIED no-answer phone:" + PID_HEX]
-    assert not lock.app.reader.down
+    assert not lock.app.board.reader.down
     lock.emu.leave(card)
     lock.run(1000)
     lock.emu.enter(mifare_classic())

@@ -8,6 +8,7 @@ import doorkit  # noqa: F401  (firmware/ on sys.path)
 from doorkit.sim.pn532 import Clock, PN532Emulator, mifare_classic, ntag215, phone, suica, triple_uid_card
 from drivers import pn532 as P
 from lockshell import nfc
+from lockctl.codes import R_NO_ANSWER, KIND_FELICA, KIND_ISO14443A, KIND_ISO_DEP, KIND_PHONE, R_BAD_MAC
 
 LINKS = ("uart", "i2c")
 
@@ -47,10 +48,10 @@ def rig(request):
 
 
 CARDS = [
-    (mifare_classic, "iso14443a", "DEADBEEF"),
-    (ntag215, "iso14443a", "04512A1A7C5D80"),
-    (triple_uid_card, "iso14443a", "01020304050607080910"),
-    (suica, "felica", "01014E1F2D3C4B5A"),
+    (mifare_classic, KIND_ISO14443A, "DEADBEEF"),
+    (ntag215, KIND_ISO14443A, "04512A1A7C5D80"),
+    (triple_uid_card, KIND_ISO14443A, "01020304050607080910"),
+    (suica, KIND_FELICA, "01014E1F2D3C4B5A"),
 ]
 
 
@@ -67,7 +68,7 @@ def test_each_card_kind(rig, make, kind, ident):
     rig.run(150)
     rig.emu.enter(make())
     assert rig.run(1000) == [("card", kind, ident)]
-    if kind == "felica":
+    if kind == KIND_FELICA:
         assert rig.rd.sys_code == 0x0003
 
 
@@ -76,7 +77,7 @@ def test_phone_reported_as_iso_dep_and_released(rig):
     p = phone(lambda apdu: b"\x90\x00")
     rig.emu.enter(p)
     evs = rig.run(1000)
-    assert evs == [("card", "iso-dep", p.uid.hex().upper())]
+    assert evs == [("card", KIND_ISO_DEP, p.uid.hex().upper())]
     assert p.uid[0] == 0x08
     assert 0x52 in rig.emu.commands and rig.emu.targets == {}  # InRelease after the list
 
@@ -85,17 +86,17 @@ def test_hold_does_not_retrigger_retap_does(rig):
     card = mifare_classic()
     rig.run(150)
     rig.emu.enter(card)
-    assert rig.run(2000) == [("card", "iso14443a", "DEADBEEF")]
+    assert rig.run(2000) == [("card", KIND_ISO14443A, "DEADBEEF")]
     rig.emu.leave(card)
     rig.run(450)  # >= 2 type A polls without it
     rig.emu.enter(card)
-    assert rig.run(1000) == [("card", "iso14443a", "DEADBEEF")]
+    assert rig.run(1000) == [("card", KIND_ISO14443A, "DEADBEEF")]
 
 
 def test_brief_miss_is_not_a_new_presentation(rig):
     card = mifare_classic()
     rig.emu.enter(card)
-    assert rig.run(500) == [("card", "iso14443a", "DEADBEEF")]
+    assert rig.run(500) == [("card", KIND_ISO14443A, "DEADBEEF")]
     rig.emu.leave(card)
     rig.run(200)  # one type A poll misses it (a wobble)
     rig.emu.enter(card)
@@ -111,7 +112,7 @@ def test_phone_retap_gets_a_new_random_uid_and_a_new_report(rig):
     rig.emu.enter(p)
     second = rig.run(500)
     assert len(first) == 1 and len(second) == 1
-    assert first[0][1] == second[0][1] == "iso-dep"
+    assert first[0][1] == second[0][1] == KIND_ISO_DEP
 
 
 def test_technologies_alternate_every_interval(rig):
@@ -127,7 +128,7 @@ def test_type_a_and_felica_cards_together(rig):
     rig.emu.enter(mifare_classic())
     rig.emu.enter(suica())
     evs = rig.run(2000)
-    assert sorted(evs) == [("card", "felica", "01014E1F2D3C4B5A"), ("card", "iso14443a", "DEADBEEF")]
+    assert sorted(evs) == [("card", KIND_ISO14443A, "DEADBEEF"), ("card", KIND_FELICA, "01014E1F2D3C4B5A")]
 
 
 def test_power_down_between_polls_seen_by_the_emulator(rig):
@@ -137,7 +138,7 @@ def test_power_down_between_polls_seen_by_the_emulator(rig):
     assert rig.emu.asleep  # between polls the chip sleeps
     assert rig.emu.wake_enable == (0x10 if isinstance(rig.link, P.HsuLink) else 0x80)
     rig.emu.enter(mifare_classic())
-    assert rig.run(300) == [("card", "iso14443a", "DEADBEEF")]  # it woke up for the next list
+    assert rig.run(300) == [("card", KIND_ISO14443A, "DEADBEEF")]  # it woke up for the next list
     assert rig.emu.ignored == []
 
 
@@ -152,7 +153,7 @@ def test_silent_reader_goes_down_then_up(rig):
     rig.emu.power_on()  # it browned out: back in LowVbat
     rig.emu.enter(mifare_classic())
     evs = rig.run(6000)
-    assert evs == [("up",), ("card", "iso14443a", "DEADBEEF")]
+    assert evs == [("up",), ("card", KIND_ISO14443A, "DEADBEEF")]
     assert rig.emu.commands[n:n + 3] == [0x14, 0x02, 0x32]
     assert rig.emu.ignored == []
 
@@ -178,7 +179,7 @@ def test_fault_on_a_response_still_one_report(rig, fault, params):
     rig.emu.enter(card)
     rig.emu.inject(fault, on="resp", **params)
     evs = rig.run(1500)
-    assert evs == [("card", "iso14443a", "04512A1A7C5D80")]
+    assert evs == [("card", KIND_ISO14443A, "04512A1A7C5D80")]
     assert not rig.rd.down
 
 
@@ -189,7 +190,7 @@ def test_chaos_noise_held_card_reported_once(seed):
     r.emu.enter(suica())
     r.emu.enter(mifare_classic())
     evs = r.run(8000)
-    assert sorted(evs) == [("card", "felica", "01014E1F2D3C4B5A"), ("card", "iso14443a", "DEADBEEF")]
+    assert sorted(evs) == [("card", KIND_ISO14443A, "DEADBEEF"), ("card", KIND_FELICA, "01014E1F2D3C4B5A")]
     assert r.rd.polls > 30
 
 
@@ -202,7 +203,7 @@ def test_line_noise_between_polls_uart():
     for _ in range(20):
         r.emu.noise(b"\x00\xff\x42\x13\x00")
         got += r.run(50)
-    assert got == [("card", "iso14443a", "DEADBEEF")]
+    assert got == [("card", KIND_ISO14443A, "DEADBEEF")]
 
 
 def test_identity_latency(rig):
@@ -213,7 +214,7 @@ def test_identity_latency(rig):
     rig.emu.enter(suica())
     rig.run(500)
     times = {ev[1]: t - t0 for t, ev in rig.events if ev[0] == "card"}
-    assert times["iso14443a"] <= 2 * 100 + 50 and times["felica"] <= 2 * 100 + 50
+    assert times[KIND_ISO14443A] <= 2 * 100 + 50 and times[KIND_FELICA] <= 2 * 100 + 50
 
 
 # -- phone as key, run by the reader (both links), and under random frame faults --
@@ -239,12 +240,12 @@ def test_phone_protocol_over_both_links(link):
     rig = phone_rig(link)
     good = phone(PhoneApp(PID, KEY, DOOR))
     rig.emu.enter(good)
-    assert rig.run(1000) == [("card", "phone", PID.hex().upper())]
+    assert rig.run(1000) == [("card", KIND_PHONE, PID.hex().upper())]
     assert rig.emu.commands.count(0x40) == 2 and rig.emu.commands[-1] in (0x4A, 0x16, 0x52)
     rig.emu.leave(good)
     rig.run(500)
     rig.emu.enter(phone(PhoneApp(PID, bytes(32), DOOR)))
-    assert rig.run(1000) == [("refused", "phone", PID.hex().upper(), "bad-mac")]
+    assert rig.run(1000) == [("refused", KIND_PHONE, PID.hex().upper(), R_BAD_MAC)]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -261,7 +262,7 @@ def test_chaos_a_wrong_key_is_never_accepted_and_each_presentation_decided_once(
         rig.run(800)
         assert len(evs) == 1, evs  # exactly one decision, faults or not
         e = evs[0]
-        if e[0] == "refused" and e[3] == "no-answer":
+        if e[0] == "refused" and e[3] == R_NO_ANSWER:
             continue  # a lost exchange (ident: the phone id, or the UID if SELECT was lost)
-        assert e == (("card", "phone", pid_hex) if ok else ("refused", "phone", pid_hex, "bad-mac")), e
+        assert e == (("card", KIND_PHONE, pid_hex) if ok else ("refused", KIND_PHONE, pid_hex, R_BAD_MAC)), e
     assert rig.rd.errors > 0  # the faults did happen

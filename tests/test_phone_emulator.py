@@ -15,6 +15,7 @@ from doorkit.sim.pn532 import Clock, PN532Emulator, TypeA, mifare_classic, phone
 from drivers import pn532 as P
 from lockctl import phone as PH
 from test_pn532_emulator import Rig as DriverRig
+from lockctl.codes import R_BAD_MAC, R_UNKNOWN_PHONE, R_NO_APP, R_BAD_ANSWER
 
 DOOR = b"front-door-01"
 PID = b"pixel-7a-0001"
@@ -98,12 +99,12 @@ def test_each_presentation_has_a_fresh_challenge(rig):
 
 def test_wrong_key_is_bad_mac(rig):
     rig.emu.enter(phone(PhoneApp(PID, OTHER_KEY, DOOR)))
-    assert rig.present() == (None, "bad-mac")
+    assert rig.present() == (None, R_BAD_MAC)
 
 
 def test_key_for_another_door_is_bad_mac(rig):
     rig.emu.enter(phone(PhoneApp(PID, KEY, b"back-door-02")))
-    assert rig.present() == (None, "bad-mac")
+    assert rig.present() == (None, R_BAD_MAC)
 
 
 def test_replayed_answer_is_bad_mac(rig):
@@ -116,7 +117,7 @@ def test_replayed_answer_is_bad_mac(rig):
     recorded = good.answers[-1]
     attacker = PhoneApp(PID, b"\x00" * 32, DOOR, replay=recorded)
     rig.emu.enter(phone(attacker))
-    assert rig.present() == (None, "bad-mac")
+    assert rig.present() == (None, R_BAD_MAC)
     assert attacker.answers == [recorded]
     assert attacker.challenges[0] != good.challenges[0]
 
@@ -124,7 +125,7 @@ def test_replayed_answer_is_bad_mac(rig):
 def test_unknown_phone(rig):
     app = PhoneApp(STRANGER, KEY, DOOR)
     rig.emu.enter(phone(app))
-    assert rig.present() == (None, "unknown-phone")
+    assert rig.present() == (None, R_UNKNOWN_PHONE)
     assert len(app.log) == 1  # no challenge was spent on it
     assert rig.challenges == []
 
@@ -132,7 +133,7 @@ def test_unknown_phone(rig):
 def test_phone_without_the_app_is_no_app(rig):
     app = PhoneApp(PID, KEY, DOOR, aid=b"\xf0OTHERAPP")
     rig.emu.enter(phone(app))
-    assert rig.present() == (None, "no-app")
+    assert rig.present() == (None, R_NO_APP)
     assert app.log[0][1] == b"\x6a\x82"
 
 
@@ -141,7 +142,7 @@ def test_iso_dep_card_without_the_app_is_no_app(rig):
     bank = TypeA(bytes.fromhex("01020304"), b"\x00\x04", 0x20, ats=bytes.fromhex("0578807002"),
                  apdu=lambda apdu: b"\x6a\x82", name="bank")
     rig.emu.enter(bank)
-    assert rig.present() == (None, "no-app")
+    assert rig.present() == (None, R_NO_APP)
 
 
 def test_plain_card_is_not_iso_dep(rig):
@@ -152,8 +153,8 @@ def test_plain_card_is_not_iso_dep(rig):
 def test_garbage_answer_is_bad_answer(rig):
     rig.emu.enter(phone(PhoneApp(PID, KEY, DOOR, garbage=True, seed=3)))
     res = rig.present()
-    assert res in ((None, "bad-answer"), (None, "bad-mac"))
-    assert res == (None, "bad-answer")  # seed 3 gives a length other than 34
+    assert res in ((None, R_BAD_ANSWER), (None, R_BAD_MAC))
+    assert res == (None, R_BAD_ANSWER)  # seed 3 gives a length other than 34
 
 
 def test_silent_phone_is_a_transport_failure(rig):
@@ -178,7 +179,7 @@ def test_a_noisy_link_never_accepts_a_wrong_key(link):
         rig.emu.leave(card)
         outcomes[name].append(res)
     assert all(r == (PID, None) or r[0] == "transport" for r in outcomes["good"])
-    assert all(r == (None, "bad-mac") or r[0] == "transport" for r in outcomes["bad"])
-    assert (PID, None) in outcomes["good"] and (None, "bad-mac") in outcomes["bad"]
+    assert all(r == (None, R_BAD_MAC) or r[0] == "transport" for r in outcomes["bad"])
+    assert (PID, None) in outcomes["good"] and (None, R_BAD_MAC) in outcomes["bad"]
     assert rig.drv.nacks > 0  # the faults did happen
 

@@ -3,6 +3,7 @@ I2C bus: every card kind, field entry and exit, MaxRetries semantics, LowVbat, f
 bytes, bad checksums, truncation, muted frames, a silent reader) and hypothesis fuzzing of the frame
 parser and of the driver's receive path. Two independent frame implementations meet here."""
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import doorkit  # noqa: F401  (firmware/ on sys.path)
@@ -474,7 +475,7 @@ def _parse_all(stream, chunks):
     return seen
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(garbage, frames, st.lists(st.integers(1, 70), min_size=1, max_size=8))
 def test_parser_resyncs_to_the_next_valid_frame(g, f, chunks):
     seen = _parse_all(g + f, chunks)
@@ -486,7 +487,7 @@ def test_parser_resyncs_to_the_next_valid_frame(g, f, chunks):
     assert ok or covered
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=600), st.lists(st.integers(1, 90), min_size=1, max_size=8))
 def test_parser_never_raises(data, chunks):
     _parse_all(data, chunks)
@@ -500,7 +501,7 @@ def _fault():
                      st.tuples(st.just("truncate"), st.fixed_dictionaries({"keep": st.integers(0, 20)})))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(LINKS), st.lists(st.tuples(_fault(), st.sampled_from(("resp", "ack"))), max_size=4),
        st.sampled_from((4, 7, 10)))
 def test_driver_receive_path_under_faults(link, faults, uid_len):

@@ -132,12 +132,12 @@ at 0 jam
 at 0 jam at=40 moves=3
 at 0 jam hold
 at 0 unjam
-at 0 card nfc 04A2
+at 0 card iso14443a 04A2
 at 0 remote unlock bob
 at 0 set auto_lock=off jam_ms=900
 at 0 calibrate manual
-at 0 enroll nfc 99 carol
-at 0 revoke nfc 99
+at 0 enroll iso14443a 99 carol
+at 0 revoke iso14443a 99
 at 0 reboot
 at 0 repair
 at 0 say hi
@@ -148,9 +148,9 @@ run until +1min
         ("door", ("open",)), ("door", ("close",)), ("door", ("force",)), ("door", ("force",)),
         ("button", (150,)), ("button", (300,)), ("turn", ("lock", 600)), ("turn", ("unlock", 1500)),
         ("turn", (42.5, 200)), ("jam", (None, 1)), ("jam", (40.0, 3)), ("jam", (None, None)), ("unjam", ()),
-        ("card", ("nfc", "04A2")), ("remote", ("unlock", "bob")),
+        ("card", ("iso14443a", "04A2")), ("remote", ("unlock", "bob")),
         ("set", ({"auto_lock": False, "jam_ms": 900},)), ("calibrate", ("manual",)),
-        ("enroll", ("nfc", "99", "carol")), ("revoke", ("nfc", "99")), ("reboot", ()), ("repair", ()),
+        ("enroll", ("iso14443a", "99", "carol")), ("revoke", ("iso14443a", "99")), ("reboot", ()), ("repair", ()),
         ("say", ("hi",))]
     assert scn.until == 60000
     run(scn)  # and they all run
@@ -233,7 +233,7 @@ def test_an_action_the_lock_refuses_at_run_time_names_its_line():
 
 
 def test_enrolling_twice_at_run_time_is_refused():
-    text = "key a b c\nat 1s enroll a b d\nrun until 2s\n"
+    text = "key felica b c\nat 1s enroll felica b d\nrun until 2s\n"
     with pytest.raises(ScenarioError) as ei:
         run(parse(text, "k.scn"))
     assert "k.scn:2:" in str(ei.value) and "already registered" in str(ei.value)
@@ -241,19 +241,19 @@ def test_enrolling_twice_at_run_time_is_refused():
 
 def test_enroll_and_revoke_change_who_gets_in():
     text = """calibrated yes
-at 1s card nfc 99
-at 2s enroll nfc 99 carol
-at 2s card nfc 99
+at 1s card iso14443a 99
+at 2s enroll iso14443a 99 carol
+at 2s card iso14443a 99
 at 5s remote lock carol
-at 8s revoke nfc 99
-at 8s card nfc 99
+at 8s revoke iso14443a 99
+at 8s card iso14443a 99
 run until 10s
 expect
   0 BOOT locked
-  1000 DENIED unknown nfc:99
-  2540 UNLOCK nfc carol
+  1000 DENIED unknown iso14443a:99
+  2540 UNLOCK iso14443a carol
   5480 LOCK remote carol
-  8000 DENIED unknown nfc:99
+  8000 DENIED unknown iso14443a:99
 """
     res = run(parse(text))
     assert res.ok, res.report()

@@ -5,11 +5,13 @@
 #
 # Stall detection (optional, needs current_adc): poll() returns True once when the sense reading has
 # been >= stall_u16 for stall_ms without a break, not counting the first inrush_ms after drive(). It
-# does not stop the motor; it reports again only after the next drive(). Times are compared modulo
-# 2**30, so time.ticks_ms() can be passed directly (wrap-safe).
+# does not stop the motor; it reports again only after the next drive(). next_deadline() is the tick
+# at which poll() may report without the current changing (the end of the inrush window, or of a
+# stall window under way); a change of the current can only be seen by polling. Times are compared
+# modulo 2**30, so time.ticks_ms() can be passed directly (wrap-safe).
 from micropython import const
 
-from drivers.ticks import ticks_diff
+from drivers.ticks import ticks_diff, ticks_add
 
 _FULL = const(65535)
 
@@ -40,6 +42,36 @@ class HBridgeMotor:
     @property
     def running(self):
         return self.direction != 0
+
+    # read-only tunables
+    @property
+    def stall_u16(self):
+        return self._stall_u16
+
+    @property
+    def stall_ms(self):
+        return self._stall_ms
+
+    @property
+    def inrush_ms(self):
+        return self._inrush_ms
+
+    @property
+    def watching(self):
+        """True while poll() compares the current with stall_u16 (driving, past the inrush window,
+        not yet reported): a rise of the current is seen at the next poll."""
+        return self.direction != 0 and self._adc is not None and not self._reported and self._inrush_done
+
+    def next_deadline(self):
+        """The tick at which poll() can next change its mind with the current unchanged: the end of
+        the inrush window, or the end of a stall window under way; None otherwise."""
+        if self.direction == 0 or self._adc is None or self._reported:
+            return None
+        if not self._inrush_done:
+            return ticks_add(self._t_drive, self._inrush_ms)
+        if self._over:
+            return ticks_add(self._over_since, self._stall_ms)
+        return None
 
     def drive(self, direction, now_ms):
         # +1 toward unlock, -1 toward lock; anything else (bools and floats included) is refused

@@ -23,6 +23,14 @@ class PotPosition:
         self._n = samples
         self._inv = bool(invert)
 
+    @property
+    def inverted(self):
+        return self._inv
+
+    @property
+    def samples(self):
+        return self._n
+
     def read(self):
         adc = self._adc
         total = 0

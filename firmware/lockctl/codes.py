@@ -1,8 +1,16 @@
 # Numeric codes shared by the lock core, the firmware shell, the simulator and the host tools.
-# Plain ints (const) so they cost nothing on the board; NAMES tables turn them into text for logs.
+# Plain ints (const) so they cost nothing on the board. Their text form lives in lockctl/record.py
+# (the one formatter); setting ids live with the settings in lockctl/config.py.
+#
+# STABLE FORMAT: the LOG_*, KIND_*/SRC_*, R_*, F_* and EV_* numbers below are stored on flash and
+# sent over the network inside event-log records (docs/records.md has the one table). A number is
+# never reused or renumbered; a new meaning gets a new number and RECORD_VERSION goes up when a
+# record's layout changes.
 from micropython import const
 
-# --- lock states -------------------------------------------------------------------------------
+RECORD_VERSION = const(1)
+
+# --- lock states (LockCore.state; BOOT records carry one) ---------------------------------------
 UNCALIBRATED = const(0)
 LOCKED = const(1)
 UNLOCKING = const(2)
@@ -10,74 +18,114 @@ UNLOCKED = const(3)
 LOCKING = const(4)
 JAMMED = const(5)
 CALIBRATING = const(6)
-STATE_NAMES = ("uncalibrated", "locked", "unlocking", "unlocked", "locking", "jammed", "calibrating")
 
 # --- input events: LockCore.handle(now_ms, kind, arg) ------------------------------------------
-EV_DOOR = const(1)  # arg: True = door open, False = door closed
+EV_DOOR = const(1)  # arg: True = door open, False = door closed (a bool, nothing else)
 EV_BUTTON = const(2)  # arg: ignored
 EV_POSITION = const(3)  # arg: raw thumb-turn position (int, sensor units)
-EV_REACHED = const(4)  # arg: ignored; the motor driver reports the target end reached
-EV_STALL = const(5)  # arg: ignored; the motor driver reports stall current
-EV_CREDENTIAL = const(6)  # arg: (kind, ident) as presented by a reader, or (kind, ident, reason)
-#                            for one the reader already refused (a phone that failed its challenge)
-EV_TIMER = const(7)  # arg: timer id (T_*) whose deadline has passed
-EV_REMOTE = const(8)  # arg: (command, user) command in ("lock", "unlock")
-EV_CONFIG = const(9)  # arg: dict of settings to change
-EV_CALIBRATE = const(10)  # arg: "auto" | "manual" | "mark" | "cancel"
-EV_READER = const(11)  # arg: 0 = the card reader works again, else its (negative) error code: down
-EVENT_NAMES = ("?", "door", "button", "position", "reached", "stall", "credential", "timer", "remote",
-               "config", "calibrate", "reader")
+EV_STALL = const(4)  # arg: ignored; the motor driver reports stall current
+EV_CREDENTIAL = const(5)  # arg: (kind, ident) as presented by a reader (KIND_*, identity str), or
+#                            (kind, ident, reason) for one the reader already refused (R_*)
+EV_TIMER = const(6)  # arg: None; time has reached core.next_deadline(): fire what is due
+EV_REMOTE = const(7)  # arg: (command, user) command in ("lock", "unlock")
+EV_CONFIG = const(8)  # arg: dict of settings to change
+EV_CALIBRATE = const(9)  # arg: "auto" | "manual" | "mark" | "cancel"
+EV_READER = const(10)  # arg: 0 = the card reader works again, else its (negative) error code: down
+EV_LAST = const(10)
 
 # --- actions out: tuples whose first item is one of these --------------------------------------
 A_DRIVE = const(1)  # (A_DRIVE, direction)  +1 = toward unlock, -1 = toward lock
 A_STOP = const(2)  # (A_STOP,)  brake the motor now
-A_ARM = const(3)  # (A_ARM, timer_id, deadline_ms)  (re)arm a one-shot timer
-A_CANCEL = const(4)  # (A_CANCEL, timer_id)
-A_LOG = const(5)  # (A_LOG, record)  record = (t_ms, code, arg, who)
-A_INDICATE = const(6)  # (A_INDICATE, pattern)  LED / buzzer
-A_SAVE = const(7)  # (A_SAVE, what, data)  persist "config" (dict) or "calibration" ((lock, unlock))
+A_LOG = const(3)  # (A_LOG, record)  record = (t_ms, code, arg, who): see lockctl/record.py
+A_INDICATE = const(4)  # (A_INDICATE, pattern)  LED / buzzer (IND_*)
+A_SAVE = const(5)  # (A_SAVE, what, data)  persist "config" (dict) or "calibration" ((lock, unlock))
 
 TOWARD_UNLOCK = const(1)
 TOWARD_LOCK = const(-1)
 
-# --- timers ------------------------------------------------------------------------------------
+# --- the core's timers (core.deadline(T_*)) ----------------------------------------------------
 T_AUTOLOCK = const(1)  # auto-lock after the door closed, or relock after the grace period
-T_MOTION = const(2)  # bound on one motor move (jam detection) or on one calibration sweep
+T_MOTION = const(2)  # bound on one motor move (jam detection), one calibration sweep, or the
+#                      whole of a manual calibration
 T_BACKOFF = const(3)  # back-off move after a failed attempt
 T_HELD = const(4)  # door held open alarm
-TIMER_NAMES = ("?", "autolock", "motion", "backoff", "held")
 
-# --- indications -------------------------------------------------------------------------------
+# --- indications (what the core wants shown; the shell's signals.py turns them into patterns) --
 IND_OK = const(1)
 IND_DENIED = const(2)
-IND_ALARM = const(3)
+IND_ALARM = const(3)  # an alarm event: sounds (again) until IND_CLEAR
 IND_CLEAR = const(4)
 IND_LOCKED = const(5)
 IND_UNLOCKED = const(6)
 IND_CALIBRATE = const(7)
-INDICATION_NAMES = ("?", "ok", "denied", "alarm", "clear", "locked", "unlocked", "calibrate")
+IND_LAST = const(7)
 
-# --- event log record codes --------------------------------------------------------------------
-LOG_BOOT = const(1)  # arg: state name at boot
-LOG_LOCK = const(2)  # arg: source; who: user or None
-LOG_UNLOCK = const(3)  # arg: source; who: user or None
+# --- event log record codes (record = (t_ms, code, arg, who); docs/records.md) -----------------
+LOG_BOOT = const(1)  # arg: state (UNLOCKED, ...) found at boot
+LOG_LOCK = const(2)  # arg: source (SRC_* / KIND_*); who: user or None
+LOG_UNLOCK = const(3)  # arg: source (SRC_* / KIND_*); who: user or None
 LOG_MANUAL_LOCK = const(4)  # knob turned by hand; no user
 LOG_MANUAL_UNLOCK = const(5)
-LOG_REFUSED = const(6)  # a request that was not carried out; arg: reason
-LOG_DENIED = const(7)  # credential denied; arg: reason; who: credential
+LOG_REFUSED = const(6)  # a request that was not carried out; arg: reason R_*; who: user or None
+LOG_DENIED = const(7)  # credential denied; arg: reason R_*; who: (kind, ident) of the credential
 LOG_DOOR_OPEN = const(8)
 LOG_DOOR_CLOSE = const(9)
 LOG_FORCED_OPEN = const(10)  # door opened while the bolt was thrown
 LOG_HELD_OPEN = const(11)  # door open longer than held_open_ms
-LOG_RETRY = const(12)  # a move failed once (arg: "stall" or "timeout"); backing off and retrying
-LOG_JAM = const(13)  # the retry failed too; arg: "lock" or "unlock"
+LOG_RETRY = const(12)  # a move failed once (arg: R_STALL or R_TIMEOUT); backing off and retrying
+LOG_JAM = const(13)  # the retry failed too; arg: direction of the move (TOWARD_LOCK / TOWARD_UNLOCK)
 LOG_JAM_CLEAR = const(14)
-LOG_ABORT = const(15)  # a move stopped before its end; arg: reason
-LOG_CALIBRATED = const(16)  # arg: "lock_pos,unlock_pos"
-LOG_CAL_FAIL = const(17)  # arg: reason
-LOG_CONFIG = const(18)  # arg: "key=value" text
-LOG_READER_DOWN = const(19)  # the card reader stopped answering; arg: its error code
+LOG_ABORT = const(15)  # a move stopped before its end; arg: reason R_*
+LOG_CALIBRATED = const(16)  # arg: (lock_pos, unlock_pos)
+LOG_CAL_FAIL = const(17)  # arg: reason R_*
+LOG_CONFIG = const(18)  # arg: (setting id, value) (config.SETTING_IDS)
+LOG_READER_DOWN = const(19)  # the card reader stopped answering; arg: its (negative) error code
 LOG_READER_UP = const(20)  # it answers again
-LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
-             "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
-             "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP")
+LOG_FAULT = const(21)  # the shell caught a fault; arg: (F_*, EV_* being handled or 0); the core was
+#                        rebuilt from the sensors
+LOG_LAST = const(21)
+
+# --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
+# credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15
+KIND_ISO14443A = const(1)  # ISO14443A UID (MIFARE, NTAG, ...), upper-case hex
+KIND_FELICA = const(2)  # FeliCa IDm (Suica, ...), upper-case hex
+KIND_PHONE = const(3)  # a phone that passed the challenge-response: its phone id, hex
+KIND_PIN = const(4)  # a keypad PIN (reserved: the keypad comes with the key store)
+KIND_ISO_DEP = const(5)  # an ISO14443-4 target the reader could not authenticate (random UID)
+KIND_LAST = const(5)
+# other sources: 16..
+SRC_BUTTON = const(16)
+SRC_REMOTE = const(17)
+SRC_AUTO = const(18)  # auto-lock after the door closed
+SRC_RELOCK = const(19)  # relock after an unlock with no door opening
+SRC_BOOT = const(20)  # relock of a door found closed and unlocked at boot (after relock_ms)
+SRC_LAST = const(20)
+
+# --- reasons (REFUSED, DENIED, RETRY, ABORT, CAL_FAIL arg) -------------------------------------
+R_UNCALIBRATED = const(1)
+R_CALIBRATING = const(2)
+R_DOOR_OPEN = const(3)
+R_BUTTON_OFF = const(4)
+R_NOT_CALIBRATING = const(5)
+R_BUSY = const(6)
+R_NO_POSITION = const(7)
+R_UNKNOWN = const(8)  # no such credential
+R_NO_KEYS = const(9)  # the lock has no key list
+R_STALL = const(10)
+R_TIMEOUT = const(11)
+R_REVERSED = const(12)
+R_NO_END_STOP = const(13)
+R_SPAN = const(14)
+R_CANCELLED = const(15)
+R_NO_APP = const(16)  # phone: SELECT refused
+R_BAD_ANSWER = const(17)  # phone: malformed answer
+R_UNKNOWN_PHONE = const(18)  # phone: no key for its id
+R_BAD_MAC = const(19)  # phone: the MAC does not verify (wrong key, replay)
+R_NO_ANSWER = const(20)  # phone: an exchange failed or took too long
+R_LAST = const(20)
+
+# --- faults the shell caught (FAULT arg[0]) ----------------------------------------------------
+F_CORE = const(1)  # an exception inside the core while it handled an event
+F_ACTION = const(2)  # an exception carrying out the core's actions (motor, store, indicator)
+F_POLL = const(3)  # an exception reading the inputs or the reader
+F_LAST = const(3)

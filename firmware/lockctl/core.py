@@ -7,46 +7,61 @@
 #   core = LockCore(config, calibration, keys)
 #   actions = core.boot(now_ms, position, door_open)     # never moves the bolt
 #   actions = core.handle(now_ms, EV_DOOR, True)         # ... one call per event
+#   d = core.next_deadline()                             # the core owns its timers: at d feed
+#   actions = core.handle(d, EV_TIMER)                   # EV_TIMER and it fires what is due
 #
-# Invariants the tests check: no A_DRIVE is ever emitted while the door is open; every A_DRIVE is
-# covered by an armed T_MOTION / T_BACKOFF deadline; a malformed event raises LockError before
-# anything changes.
+# One state variable, `mode` (M_*), drives everything; `state` is its public coarse view. The
+# (mode x event) table is docs/core.md's, walked cell by cell by tests/test_core_table.py.
+#
+# Invariants the tests check: the motor is never driven toward the lock end while the door is open
+# (it may retract the bolt); every drive is covered by an armed T_MOTION / T_BACKOFF deadline; a
+# malformed event raises LockError before anything changes.
 from micropython import const
 
 from lockctl import config as _config
-from lockctl.timers import Timers
+from lockctl.errors import LockError
 from lockctl.codes import (
-    UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING, STATE_NAMES,
-    EV_DOOR, EV_BUTTON, EV_POSITION, EV_REACHED, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
-    EV_CONFIG, EV_CALIBRATE, EV_READER,
-    A_DRIVE, A_STOP, A_ARM, A_CANCEL, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
+    UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING,
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
+    EV_CONFIG, EV_CALIBRATE, EV_READER, EV_LAST,
+    A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
     T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD,
     IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE,
     LOG_BOOT, LOG_LOCK, LOG_UNLOCK, LOG_MANUAL_LOCK, LOG_MANUAL_UNLOCK, LOG_REFUSED, LOG_DENIED,
     LOG_DOOR_OPEN, LOG_DOOR_CLOSE, LOG_FORCED_OPEN, LOG_HELD_OPEN, LOG_RETRY, LOG_JAM, LOG_JAM_CLEAR,
     LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG, LOG_READER_DOWN, LOG_READER_UP,
+    KIND_LAST, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
+    R_UNCALIBRATED, R_CALIBRATING, R_DOOR_OPEN, R_BUTTON_OFF, R_NOT_CALIBRATING, R_BUSY, R_NO_POSITION,
+    R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_LAST,
 )
+
+__all__ = ["LockCore", "LockError"]
+
+# modes: the core's one state variable (the rows of docs/core.md's table; names in lockctl/record.py)
+_M_UNCALIBRATED = const(0)
+_M_LOCKED = const(1)
+_M_UNLOCKED = const(2)
+_M_JAMMED = const(3)
+_M_UNLOCKING = const(4)  # driving toward the unlock end
+_M_UNLOCK_BACKOFF = const(5)  # an unlock attempt failed: reversing briefly before the retry
+_M_LOCKING = const(6)  # driving toward the lock end
+_M_LOCK_BACKOFF = const(7)  # a lock attempt failed: reversing briefly before the retry
+_M_CAL_UNLOCK = const(8)  # auto calibration: sweeping to the unlock end stop
+_M_CAL_LOCK = const(9)  # auto calibration: sweeping to the lock end stop
+_M_MARK_LOCK = const(10)  # manual calibration: waiting for "mark" at the locked position
+_M_MARK_UNLOCK = const(11)  # manual calibration: waiting for "mark" at the unlocked position
+
+_STATE_OF = (UNCALIBRATED, LOCKED, UNLOCKED, JAMMED, UNLOCKING, UNLOCKING, LOCKING, LOCKING,
+             CALIBRATING, CALIBRATING, CALIBRATING, CALIBRATING)
 
 # where the bolt is, from the position sensor and the calibration
 _Z_MID = const(0)
 _Z_LOCK = const(1)
 _Z_UNLOCK = const(2)
 
-# what the motor logic is doing
-_PH_IDLE = const(0)
-_PH_DRIVE = const(1)  # driving toward the target end
-_PH_BACKOFF = const(2)  # reversing briefly after a failed attempt
-_PH_CAL_UNLOCK = const(3)  # auto calibration: sweeping to the unlock end stop
-_PH_CAL_LOCK = const(4)  # auto calibration: sweeping to the lock end stop
-_PH_MAN_LOCK = const(5)  # manual calibration: waiting for "mark" at the locked position
-_PH_MAN_UNLOCK = const(6)  # manual calibration: waiting for "mark" at the unlocked position
-
+_RETRACT = const(0)  # source of the lock's own retraction after a door opened mid-lock: not logged
 
 _NO_ACTIONS = ()  # shared result of an event that changes nothing
-
-
-class LockError(ValueError):
-    """A malformed event or call; raised before the core changes anything."""
 
 
 class LockCore:
@@ -56,7 +71,7 @@ class LockCore:
         if calibration is not None:
             self.cal = self._check_cal(calibration)
         self.keys = keys
-        self.state = UNCALIBRATED
+        self.mode = _M_UNCALIBRATED
         self.door_open = False
         self.pos = None
         self.motor = 0  # direction last commanded: 0 stopped, +1 toward unlock, -1 toward lock
@@ -65,40 +80,53 @@ class LockCore:
         self.now = 0
         self._booted = False
         self._out = None
-        self._timers = Timers()  # the core's own copy: a timer event that does not match is stale
-        self._phase = _PH_IDLE
+        self._due = {}  # the core's timers: id (T_*) -> deadline ms; the only timer table
         self._rest = _Z_MID  # zone the bolt was in when it last came to rest
-        self._dir = 0  # target of the current move
-        self._src = None
+        self._dir = 0  # target of the current (or last) move
+        self._src = None  # its source (SRC_* / KIND_*, or _RETRACT) and user
         self._who = None
         self._attempt = 0
-        self._was_jammed = False
-        self._auto_src = None
+        self._jam = False  # a jam is outstanding: cleared only by a move that ran, or a hand turn
+        self._auto_src = SRC_AUTO  # source the pending T_AUTOLOCK will log
+        self._opened_at = 0  # when the door last opened (held-open alarm)
+        self._held = False  # the held-open alarm went off for this opening
         self._cal_prev = None
         self._cal_mark = None
         self._edges_key = None  # position_edges() cache: (calibration, zone_pct) it was made for
         self._edges = ()
 
     # ------------------------------------------------------------------ public API
+    @property
+    def state(self):
+        """The reported state (UNCALIBRATED, LOCKED, UNLOCKING, ...): the coarse view of mode."""
+        return _STATE_OF[self.mode]
+
     def boot(self, now, position, door_open):
-        """Start from the sensors. Never drives the motor and never arms an auto-lock."""
+        """Start from the sensors. Never drives the motor. The one timer it may arm: a door found
+        closed and unlocked is relocked after relock_ms (auto_lock and relock_on_boot on)."""
         if self._booted:
             raise LockError("boot() called twice")
-        if type(now) is not int or now < 0:
-            raise LockError("time must be a non-negative int")
+        if type(now) is not int:
+            raise LockError("time must be an int")
         self._check_pos(position)
+        if door_open is not True and door_open is not False:
+            raise LockError("door_open must be True or False")
         self._booted = True
         self.now = now
         self.pos = position
-        self.door_open = bool(door_open)
+        self.door_open = door_open
         self._out = None
         self._settle()
-        self._log(LOG_BOOT, STATE_NAMES[self.state], None)
-        if self.door_open and self.cfg["held_open_ms"]:
-            self._arm(T_HELD, self.cfg["held_open_ms"])
-        out = self._out
-        self._out = None
-        return out if out is not None else _NO_ACTIONS
+        self._log(LOG_BOOT, self.state, None)
+        if door_open:
+            self._opened_at = now
+            if self.cfg["held_open_ms"]:
+                self._arm(T_HELD, self.cfg["held_open_ms"])
+        elif (self.mode == _M_UNLOCKED and self.cfg["relock_on_boot"] and self._zone(position) == _Z_UNLOCK):
+            # clearly at the unlock end with the door shut (not somewhere between the ends, where a
+            # jam may have left it): relock after the normal grace, exactly as after an unlock
+            self._arm_relock("relock_ms", SRC_BOOT)
+        return self._take()
 
     def handle(self, now, kind, arg=None):
         """Feed one event; returns the actions to carry out, in order (a shared empty tuple when the
@@ -113,7 +141,7 @@ class LockCore:
         if kind == EV_POSITION:
             self._on_position(arg)
         elif kind == EV_TIMER:
-            self._on_timer(arg)
+            self._on_timer()
         elif kind == EV_DOOR:
             if arg:
                 self._on_door_open()
@@ -121,24 +149,33 @@ class LockCore:
                 self._on_door_close()
         elif kind == EV_BUTTON:
             self._on_button()
-        elif kind == EV_STALL or kind == EV_REACHED:
-            self._on_end(kind == EV_STALL)
+        elif kind == EV_STALL:
+            self._on_stall()
         elif kind == EV_CREDENTIAL:
             self._on_credential(arg[0], arg[1], arg[2] if len(arg) == 3 else None)
         elif kind == EV_REMOTE:
-            self._request(TOWARD_LOCK if arg[0] == "lock" else TOWARD_UNLOCK, "remote", arg[1])
+            self._on_remote(arg[0], arg[1])
         elif kind == EV_CONFIG:
             self._on_config(arg)
         elif kind == EV_READER:
             self._on_reader(arg)
         else:  # EV_CALIBRATE
             self._on_calibrate(arg)
-        out = self._out
-        self._out = None
-        return out if out is not None else _NO_ACTIONS  # most events change nothing: no allocation
+        return self._take()  # most events change nothing: no allocation
 
     def next_deadline(self):
-        return self._timers.next_deadline()
+        """The earliest armed timer deadline (ms), or None: at that time feed EV_TIMER."""
+        due = self._due
+        best = None
+        for tid in due:  # (not .values(): that view is a heap object on MicroPython)
+            t = due[tid]
+            if best is None or t < best:
+                best = t
+        return best
+
+    def deadline(self, tid):
+        """Deadline (ms) of the core's timer tid, or None when it is not armed."""
+        return self._due.get(tid)
 
     def rebase(self, delta):
         """The caller moves its clock back by delta ms (to keep times in MicroPython's small-int
@@ -149,7 +186,9 @@ class LockCore:
         # the core's own time may go below zero (no event for longer than delta): it only has to
         # never go backwards, and a deadline that moves below the caller's time is simply due
         self.now -= delta
-        self._timers.rebase(delta)
+        due = self._due
+        for tid in due:
+            due[tid] -= delta
 
     def position_edges(self):
         """Sorted positions e at which the core's reading of the knob differs between e - 1 and e
@@ -161,8 +200,8 @@ class LockCore:
         key = (cal, self.cfg["zone_pct"])
         if self._edges_key == key:
             return self._edges
-        tol = self._tol()
         lo, hi = cal
+        tol = self._tol()
         m = (lo + hi) // 2
         edges = []
         for e in (lo - tol, lo + tol + 1, hi - tol, hi + tol + 1, m, m + 1):
@@ -173,19 +212,20 @@ class LockCore:
         self._edges = tuple(edges)
         return self._edges
 
+    def at_end(self, pos):
+        """Where the core reads position pos: TOWARD_LOCK (-1) in the lock end's zone, TOWARD_UNLOCK
+        (+1) in the unlock end's, 0 between the ends or uncalibrated."""
+        z = self._zone(pos)
+        return TOWARD_LOCK if z == _Z_LOCK else (TOWARD_UNLOCK if z == _Z_UNLOCK else 0)
+
     def _reading(self, pos):
         return self._zone(pos), self._nearer_unlock(pos)
 
-    @property
-    def state_name(self):
-        return STATE_NAMES[self.state]
-
     # ------------------------------------------------------------------ validation
     def _check_cal(self, cal):
-        try:
-            lock, unlock = cal
-        except (TypeError, ValueError):
+        if not isinstance(cal, (tuple, list)) or len(cal) != 2:
             raise LockError("calibration must be (lock_pos, unlock_pos)")
+        lock, unlock = cal
         if type(lock) is not int or type(unlock) is not int:
             raise LockError("calibration positions must be ints")
         if abs(unlock - lock) < self.cfg["min_span"]:
@@ -198,33 +238,49 @@ class LockCore:
             raise LockError("position must be an int or None")
 
     def _check_event(self, kind, arg):
-        if kind == EV_POSITION:
+        if type(kind) is not int or kind < EV_DOOR or kind > EV_LAST:
+            raise LockError("unknown event kind %r" % (kind,))
+        if kind == EV_DOOR:
+            if arg is not True and arg is not False:
+                raise LockError("door event takes True (open) or False (closed)")
+        elif kind == EV_POSITION:
             if type(arg) is not int:
                 raise LockError("position must be an int")
         elif kind == EV_CREDENTIAL:
-            if not isinstance(arg, tuple) or not (len(arg) == 2 or (len(arg) == 3 and type(arg[2]) is str)):
+            if type(arg) is not tuple or not (len(arg) == 2 or len(arg) == 3):
                 raise LockError("credential must be (kind, ident) or (kind, ident, reason)")
+            if type(arg[0]) is not int or arg[0] < 1 or arg[0] > KIND_LAST:
+                raise LockError("credential kind must be a KIND_* code")
+            if type(arg[1]) is not str or not arg[1]:
+                raise LockError("credential ident must be a non-empty str")
+            if len(arg) == 3 and (type(arg[2]) is not int or arg[2] < 1 or arg[2] > R_LAST):
+                raise LockError("credential refusal reason must be an R_* code")
         elif kind == EV_REMOTE:
-            if not isinstance(arg, tuple) or len(arg) != 2 or arg[0] not in ("lock", "unlock"):
+            if type(arg) is not tuple or len(arg) != 2 or (arg[0] != "lock" and arg[0] != "unlock"):
                 raise LockError("remote must be ('lock' | 'unlock', user)")
+            if arg[1] is not None and type(arg[1]) is not str and type(arg[1]) is not int:
+                raise LockError("remote user must be a str, an int or None")
         elif kind == EV_CONFIG:
-            changes = _config.check(arg)  # raises ValueError (LockError's base) naming the bad key
+            changes = _config.check(arg)
             span = changes.get("min_span")
             if span is not None and self.cal is not None and abs(self.cal[1] - self.cal[0]) < span:
                 raise LockError("min_span above the current calibration span")
         elif kind == EV_CALIBRATE:
-            if arg not in ("auto", "manual", "mark", "cancel"):
+            if arg != "auto" and arg != "manual" and arg != "mark" and arg != "cancel":
                 raise LockError("calibrate takes auto, manual, mark or cancel")
         elif kind == EV_TIMER:
-            if type(arg) is not int:
-                raise LockError("timer id must be an int")
+            if arg is not None:
+                raise LockError("timer event takes no argument")
         elif kind == EV_READER:
             if type(arg) is not int or arg > 0:
                 raise LockError("reader status must be 0 (up) or a negative error code")
-        elif type(kind) is not int or kind < EV_DOOR or kind > EV_READER:
-            raise LockError("unknown event kind %r" % (kind,))
 
     # ------------------------------------------------------------------ small helpers
+    def _take(self):
+        out = self._out
+        self._out = None
+        return out if out is not None else _NO_ACTIONS
+
     def _emit(self, action):
         out = self._out
         if out is None:
@@ -238,13 +294,23 @@ class LockCore:
         self._emit((A_INDICATE, pattern))
 
     def _arm(self, tid, delay):
-        t = self.now + delay
-        self._timers.arm(tid, t)
-        self._emit((A_ARM, tid, t))
+        self._due[tid] = self.now + delay
 
     def _cancel(self, tid):
-        if self._timers.cancel(tid):
-            self._emit((A_CANCEL, tid))
+        self._due.pop(tid, None)
+
+    def _pop_due(self):
+        """Forget and return the earliest timer due by now (ties: the lower id), or None."""
+        due = self._due
+        best = None
+        for tid in due:
+            t = due[tid]
+            # ties go to the lower id: dict order differs between CPython and MicroPython
+            if t <= self.now and (best is None or t < due[best] or (t == due[best] and tid < best)):
+                best = tid
+        if best is not None:
+            del due[best]
+        return best
 
     def _drive(self, direction):
         self.motor = direction
@@ -273,16 +339,34 @@ class LockCore:
             return _Z_UNLOCK
         return _Z_MID
 
+    def _thrown(self):
+        """The bolt holds the door: the knob at the lock end or nearer it than the unlock end."""
+        p = self.pos
+        return self.cal is not None and p is not None and self._zone(p) != _Z_UNLOCK and not self._nearer_unlock(p)
+
+    def _idle(self):
+        m = self.mode
+        return m == _M_LOCKED or m == _M_UNLOCKED or m == _M_JAMMED
+
+    def _moving(self):
+        return _M_UNLOCKING <= self.mode <= _M_LOCK_BACKOFF
+
+    def _calibrating(self):
+        return self.mode >= _M_CAL_UNLOCK
+
+    def _target(self):
+        return _Z_UNLOCK if self._dir == TOWARD_UNLOCK else _Z_LOCK
+
     def _settle(self):
-        """State from the sensors alone (boot, after calibration)."""
+        """Mode from the sensors alone (boot, after calibration)."""
         if self.cal is None:
-            self.state = UNCALIBRATED
+            self.mode = _M_UNCALIBRATED
             self._rest = _Z_MID
             return
         z = self._zone(self.pos)
         self._rest = z
         # between the ends the bolt does not secure the door: report it as unlocked
-        self.state = LOCKED if z == _Z_LOCK else UNLOCKED
+        self.mode = _M_LOCKED if z == _Z_LOCK else _M_UNLOCKED
 
     def _arm_relock(self, delay_key, src):
         if self.cfg["auto_lock"] and not self.door_open:
@@ -290,9 +374,9 @@ class LockCore:
             self._arm(T_AUTOLOCK, self.cfg[delay_key])
 
     def _set_alarm(self):
-        if not self.alarm:
-            self.alarm = True
-            self._show(IND_ALARM)
+        # every alarm event re-arms the sound (the shell's signals decide how long it plays)
+        self.alarm = True
+        self._show(IND_ALARM)
 
     def _clear_alarm(self):
         if self.alarm:
@@ -302,65 +386,70 @@ class LockCore:
     # ------------------------------------------------------------------ motion
     def _request(self, direction, src, who):
         """Someone asked to lock or unlock; everything that may refuse it is checked here."""
-        reason = None
-        if self.state == UNCALIBRATED:
-            reason = "uncalibrated"
-        elif self.state == CALIBRATING:
-            reason = "calibrating"
-        elif self.door_open and not (direction == TOWARD_UNLOCK and self.state == UNLOCKED):
-            reason = "door-open"
-        if reason is not None:
+        m = self.mode
+        reason = 0
+        if m == _M_UNCALIBRATED:
+            reason = R_UNCALIBRATED
+        elif m >= _M_CAL_UNLOCK:
+            reason = R_CALIBRATING
+        elif self.door_open and not (direction == TOWARD_UNLOCK and (m == _M_UNLOCKED or m == _M_UNLOCKING)):
+            reason = R_DOOR_OPEN
+        if reason:
             self._log(LOG_REFUSED, reason, who)
             self._show(IND_DENIED)
             return
-        moving = self._phase == _PH_DRIVE or self._phase == _PH_BACKOFF
-        if moving:
+        if self._moving():
             if direction == self._dir:
+                if self._src == _RETRACT:  # the lock's own retraction becomes this unlock
+                    self._src = src
+                    self._who = who
                 return  # already on its way there
             self._halt()
-            self._log(LOG_ABORT, "reversed", self._who)
+            self._log(LOG_ABORT, R_REVERSED, self._who)
         self._cancel(T_AUTOLOCK)
-        target = _Z_UNLOCK if direction == TOWARD_UNLOCK else _Z_LOCK
         self._dir = direction
         self._src = src
         self._who = who
-        if self.state == JAMMED:
-            self._was_jammed = True
-        if self.door_open or self._zone(self.pos) == target:
-            self._arrived()  # already there: record the operation, nothing moves
+        if self.door_open or self._zone(self.pos) == self._target():
+            self._arrived(False)  # already there: record the operation, nothing moves
             return
         self._attempt = 0
-        self.state = UNLOCKING if direction == TOWARD_UNLOCK else LOCKING
         self._start_drive()
 
     def _start_drive(self):
-        self._phase = _PH_DRIVE
+        self.mode = _M_UNLOCKING if self._dir == TOWARD_UNLOCK else _M_LOCKING
         self._drive(self._dir)
         self._arm(T_MOTION, self.cfg["jam_ms"])
 
     def _halt(self):
-        """Stop the motor and forget the move's timers; the phase becomes idle."""
+        """Stop the motor and forget the move's timers (the caller sets the mode)."""
         if self.motor:
             self._stop()
         self._cancel(T_MOTION)
         self._cancel(T_BACKOFF)
-        self._phase = _PH_IDLE
 
-    def _arrived(self):
+    def _arrived(self, moved):
+        """The bolt is where the request wanted it (moved: a move really ran to get there)."""
         self._halt()
-        if self._was_jammed:
-            self._was_jammed = False
+        jam = self._jam
+        if jam and moved:
+            self._jam = False
             self._log(LOG_JAM_CLEAR, None, None)
             self._clear_alarm()
+        # a request that needed no move while jammed records the operation and leaves the jam
+        stays_jammed = jam and not moved
         if self._dir == TOWARD_UNLOCK:
-            self.state = UNLOCKED
             self._rest = _Z_UNLOCK
+            self.mode = _M_JAMMED if stays_jammed else _M_UNLOCKED
+            if self._src == _RETRACT:  # the lock's own retraction: auto-lock follows the close
+                self._arm_relock("auto_lock_ms", SRC_AUTO)
+                return
             self._log(LOG_UNLOCK, self._src, self._who)
             self._show(IND_UNLOCKED)
-            self._arm_relock("relock_ms", "relock")
+            self._arm_relock("relock_ms", SRC_RELOCK)
         else:
-            self.state = LOCKED
             self._rest = _Z_LOCK
+            self.mode = _M_JAMMED if stays_jammed else _M_LOCKED
             self._log(LOG_LOCK, self._src, self._who)
             self._show(IND_LOCKED)
 
@@ -371,120 +460,140 @@ class LockCore:
         if self._attempt == 0:
             self._attempt = 1
             self._log(LOG_RETRY, why, self._who)
-            if self.cfg["backoff_ms"]:
-                self._phase = _PH_BACKOFF
-                self._drive(-self._dir)
+            back = -self._dir
+            # the back-off never throws the bolt with the door open (a retraction retries at once)
+            if self.cfg["backoff_ms"] and not (self.door_open and back == TOWARD_LOCK):
+                self.mode = _M_UNLOCK_BACKOFF if self._dir == TOWARD_UNLOCK else _M_LOCK_BACKOFF
+                self._drive(back)
                 self._arm(T_BACKOFF, self.cfg["backoff_ms"])
             else:
                 self._start_drive()
             return
-        self._phase = _PH_IDLE
-        self.state = JAMMED
-        self._was_jammed = True
+        self.mode = _M_JAMMED
+        self._jam = True
         self._rest = self._zone(self.pos)
-        self._log(LOG_JAM, "unlock" if self._dir == TOWARD_UNLOCK else "lock", self._who)
+        self._log(LOG_JAM, self._dir, self._who)
         self._set_alarm()
 
     def _end_backoff(self):
         self._halt()
         self._start_drive()
 
+    def _retract(self):
+        """The door opened while the bolt was being thrown: pull it back so the door can close."""
+        self._dir = TOWARD_UNLOCK
+        self._src = _RETRACT
+        self._who = None
+        self._attempt = 0
+        self._start_drive()
+
     # ------------------------------------------------------------------ event handlers
     def _on_position(self, pos):
         self.pos = pos
-        ph = self._phase
-        if ph == _PH_DRIVE:
-            if self._zone(pos) == (_Z_UNLOCK if self._dir == TOWARD_UNLOCK else _Z_LOCK):
-                self._arrived()
+        m = self.mode
+        if m == _M_UNLOCKING or m == _M_LOCKING:
+            if self._zone(pos) == self._target():
+                self._arrived(True)
             return
-        if ph != _PH_IDLE or self.cal is None:
-            return  # backing off or calibrating: positions are only recorded
+        if not self._idle():
+            return  # backing off, calibrating or uncalibrated: positions are only recorded
         z = self._zone(pos)
         if z == _Z_MID:
             # a part-way turn: once the knob is nearer the unlock end than the lock end the bolt no
             # longer secures the door, so it counts as unlocked (and auto-lock follows)
-            if self.state == LOCKED and self._nearer_unlock(pos):
+            if m == _M_LOCKED and self._nearer_unlock(pos):
                 self._rest = z
-                self._manual(UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
-                self._arm_relock("relock_ms", "relock")
+                self._manual(_M_UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
+                self._arm_relock("relock_ms", SRC_RELOCK)
             return
         if z == self._rest:
             return
         self._rest = z
         # the knob reached an end while the motor was idle: someone turned it by hand
-        if z == _Z_LOCK and self.state != LOCKED:
-            self._manual(LOCKED, LOG_MANUAL_LOCK, IND_LOCKED)
+        if z == _Z_LOCK and m != _M_LOCKED:
+            self._manual(_M_LOCKED, LOG_MANUAL_LOCK, IND_LOCKED)
             self._cancel(T_AUTOLOCK)
-        elif z == _Z_UNLOCK and self.state != UNLOCKED:
-            self._manual(UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
-            self._arm_relock("relock_ms", "relock")
+        elif z == _Z_UNLOCK and m != _M_UNLOCKED:
+            self._manual(_M_UNLOCKED, LOG_MANUAL_UNLOCK, IND_UNLOCKED)
+            self._arm_relock("relock_ms", SRC_RELOCK)
 
-    def _manual(self, state, code, pattern):
-        if self.state == JAMMED or self._was_jammed:
-            self._was_jammed = False
+    def _manual(self, mode, code, pattern):
+        if self.mode == _M_JAMMED or self._jam:
+            self._jam = False
             self._log(LOG_JAM_CLEAR, None, None)
             self._clear_alarm()
-        self.state = state
+        self.mode = mode
         self._log(code, None, None)
         self._show(pattern)
 
-    def _on_end(self, stalled):
-        """The motor driver reports stall current (or a target-reached signal)."""
-        ph = self._phase
-        if ph == _PH_DRIVE:
-            if not stalled or self._zone(self.pos) == (_Z_UNLOCK if self._dir == TOWARD_UNLOCK else _Z_LOCK):
-                self._arrived()
+    def _on_stall(self):
+        """The motor driver reports stall current."""
+        m = self.mode
+        if m == _M_UNLOCKING or m == _M_LOCKING:
+            if self._zone(self.pos) == self._target():
+                self._arrived(True)  # stalled against the end it was driving to
             else:
-                self._failed("stall")
-        elif ph == _PH_BACKOFF:
+                self._failed(R_STALL)
+        elif m == _M_UNLOCK_BACKOFF or m == _M_LOCK_BACKOFF:
             self._end_backoff()
-        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
+        elif m == _M_CAL_UNLOCK or m == _M_CAL_LOCK:
             self._cal_end_stop()
 
-    def _on_timer(self, tid):
-        due = self._timers.deadline(tid)
-        if due is None or due > self.now:
-            return  # cancelled or early: a stale timer changes nothing
-        self._timers.cancel(tid)
-        if tid == T_AUTOLOCK:
-            if not self.door_open and self._phase == _PH_IDLE and (self.state == UNLOCKED or self.state == JAMMED):
-                self._request(TOWARD_LOCK, self._auto_src, None)
-        elif tid == T_MOTION:
-            if self._phase == _PH_DRIVE:
-                self._failed("timeout")
-            elif self._phase == _PH_CAL_UNLOCK or self._phase == _PH_CAL_LOCK:
-                self._cal_fail("no-end-stop")
-        elif tid == T_BACKOFF:
-            if self._phase == _PH_BACKOFF:
-                self._end_backoff()
-        elif tid == T_HELD:
-            if self.door_open:
-                self._log(LOG_HELD_OPEN, None, None)
-                self._set_alarm()
+    def _on_timer(self):
+        while True:
+            tid = self._pop_due()
+            if tid is None:
+                return
+            m = self.mode
+            if tid == T_AUTOLOCK:
+                if not self.door_open and (m == _M_UNLOCKED or m == _M_JAMMED):
+                    self._request(TOWARD_LOCK, self._auto_src, None)
+            elif tid == T_MOTION:
+                if m == _M_UNLOCKING or m == _M_LOCKING:
+                    self._failed(R_TIMEOUT)
+                elif m == _M_CAL_UNLOCK or m == _M_CAL_LOCK:
+                    self._cal_fail(R_NO_END_STOP)
+                elif m == _M_MARK_LOCK or m == _M_MARK_UNLOCK:
+                    self._cal_fail(R_TIMEOUT)  # an abandoned manual calibration
+            elif tid == T_BACKOFF:
+                if m == _M_UNLOCK_BACKOFF or m == _M_LOCK_BACKOFF:
+                    self._end_backoff()
+            elif tid == T_HELD:
+                if self.door_open:
+                    self._held = True
+                    self._log(LOG_HELD_OPEN, None, None)
+                    self._set_alarm()
 
     def _on_door_open(self):
         if self.door_open:
             return
         self.door_open = True
-        ph = self._phase
-        moving = ph == _PH_DRIVE or ph == _PH_BACKOFF
-        # never drive with the door open: stop before anything else
+        self._opened_at = self.now
+        self._held = False
+        m = self.mode
+        moving = self._moving()
+        sweep = m == _M_CAL_UNLOCK or m == _M_CAL_LOCK
+        # never throw the bolt with the door open: stop before anything else
         if moving:
             self._halt()
-        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
+        elif sweep:
             self._halt_cal_sweep()
         self._log(LOG_DOOR_OPEN, None, None)
         self._cancel(T_AUTOLOCK)
         if moving:
             if self._dir == TOWARD_UNLOCK:
-                self._arrived()  # the door opened, so the bolt is clear: the unlock did its job
+                self._arrived(True)  # the door opened, so the bolt is clear: the unlock did its job
             else:
-                self.state = UNLOCKED
-                self._rest = self._zone(self.pos)
-                self._log(LOG_ABORT, "door-open", self._who)
-        elif ph == _PH_CAL_UNLOCK or ph == _PH_CAL_LOCK:
-            self._cal_fail("door-open")
-        elif self.state == LOCKED or (self.state == JAMMED and self._rest == _Z_LOCK):
+                self._log(LOG_ABORT, R_DOOR_OPEN, self._who)
+                z = self._zone(self.pos)
+                self._rest = z
+                if z == _Z_UNLOCK:
+                    self.mode = _M_UNLOCKED
+                else:
+                    self._retract()  # so the door can close again; auto-lock follows the close
+        elif sweep:
+            self._cal_fail(R_DOOR_OPEN)
+        elif m == _M_LOCKED or ((m == _M_UNLOCKED or m == _M_JAMMED) and self._thrown()):
             self._log(LOG_FORCED_OPEN, None, None)
             self._set_alarm()
         if self.cfg["held_open_ms"]:
@@ -496,49 +605,60 @@ class LockCore:
         self.door_open = False
         self._log(LOG_DOOR_CLOSE, None, None)
         self._cancel(T_HELD)
-        if self.state != JAMMED:
+        m = self.mode
+        if m != _M_JAMMED:
             self._clear_alarm()  # held-open / forced-open alarms end when the door shuts
-        if self._phase == _PH_IDLE and (self.state == UNLOCKED or self.state == JAMMED):
-            self._arm_relock("auto_lock_ms", "auto")
+        # auto-lock, unless the bolt is already at the lock end (a lock jammed there: nothing to do)
+        if (m == _M_UNLOCKED or m == _M_JAMMED) and self._zone(self.pos) != _Z_LOCK:
+            self._arm_relock("auto_lock_ms", SRC_AUTO)
 
     def _on_button(self):
-        if self._phase == _PH_MAN_LOCK or self._phase == _PH_MAN_UNLOCK:
+        m = self.mode
+        if m == _M_MARK_LOCK or m == _M_MARK_UNLOCK:
             self._cal_mark_step()  # during manual calibration the button confirms a position
             return
         if not self.cfg["button_unlock"]:
-            self._log(LOG_REFUSED, "button-off", None)
+            self._log(LOG_REFUSED, R_BUTTON_OFF, None)
             self._show(IND_DENIED)
             return
         # the button only unlocks (people press it to leave): when already unlocked the press is
         # recorded and the relock grace starts again; it never throws the bolt in someone's face
-        self._request(TOWARD_UNLOCK, "button", None)
+        self._request(TOWARD_UNLOCK, SRC_BUTTON, None)
 
     def _on_credential(self, kind, ident, refused):
         if refused is not None:
             user, reason = None, refused  # the reader already said no (e.g. a phone's bad answer)
         elif self.keys is None:
-            user, reason = None, "no-keys"
+            user, reason = None, R_NO_KEYS
         else:
             user, reason = self.keys.check(kind, ident, self.now)
         if user is None:
-            self._log(LOG_DENIED, reason, "%s:%s" % (kind, ident))
+            self._log(LOG_DENIED, reason, (kind, ident))
             self._show(IND_DENIED)
             return
         self._show(IND_OK)
         self._request(TOWARD_UNLOCK, kind, user)
+
+    def _on_remote(self, cmd, user):
+        self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)
 
     def _on_config(self, changes):
         changes = _config.check(changes)
         before = self.cfg["auto_lock"]
         self.cfg.update(changes)
         for k in sorted(changes):
-            v = changes[k]
-            self._log(LOG_CONFIG, "%s=%s" % (k, ("on" if v else "off") if type(v) is bool else v), None)
+            self._log(LOG_CONFIG, (_config.SETTINGS[k][0], changes[k]), None)
         self._emit((A_SAVE, "config", dict(self.cfg)))
         if before and not self.cfg["auto_lock"]:
             self._cancel(T_AUTOLOCK)
-        elif not before and self.cfg["auto_lock"] and self._phase == _PH_IDLE and self.state == UNLOCKED:
-            self._arm_relock("relock_ms", "relock")
+        elif not before and self.cfg["auto_lock"] and self.mode == _M_UNLOCKED:
+            self._arm_relock("relock_ms", SRC_RELOCK)
+        if "held_open_ms" in changes and self.door_open and not self._held:
+            # the pending held-open alarm follows the new setting (0: off), counted from the opening
+            self._cancel(T_HELD)
+            ms = self.cfg["held_open_ms"]
+            if ms:
+                self._due[T_HELD] = self._opened_at + ms
 
     def _on_reader(self, code):
         """The card reader went down (code < 0) or came back (0). The lock itself works on
@@ -554,46 +674,45 @@ class LockCore:
 
     # ------------------------------------------------------------------ calibration
     def _on_calibrate(self, what):
-        ph = self._phase
-        calibrating = ph >= _PH_CAL_UNLOCK
+        m = self.mode
         if what == "cancel":
-            if calibrating:
-                self._cal_fail("cancelled")
+            if self._calibrating():
+                self._cal_fail(R_CANCELLED)
             else:
-                self._log(LOG_REFUSED, "not-calibrating", None)
+                self._log(LOG_REFUSED, R_NOT_CALIBRATING, None)
             return
         if what == "mark":
-            if ph == _PH_MAN_LOCK or ph == _PH_MAN_UNLOCK:
+            if m == _M_MARK_LOCK or m == _M_MARK_UNLOCK:
                 self._cal_mark_step()
             else:
-                self._log(LOG_REFUSED, "not-calibrating", None)
+                self._log(LOG_REFUSED, R_NOT_CALIBRATING, None)
             return
-        if ph != _PH_IDLE:
-            self._log(LOG_REFUSED, "busy", None)
+        if self._moving() or self._calibrating():
+            self._log(LOG_REFUSED, R_BUSY, None)
             return
         if what == "auto" and self.door_open:
-            self._log(LOG_REFUSED, "door-open", None)
+            self._log(LOG_REFUSED, R_DOOR_OPEN, None)
             self._show(IND_DENIED)
             return
         self._cancel(T_AUTOLOCK)
         self._cal_prev = self.cal
-        self._was_jammed = False
-        self.state = CALIBRATING
+        self._jam = False
         self._show(IND_CALIBRATE)
         if what == "auto":
-            self._phase = _PH_CAL_UNLOCK
+            self.mode = _M_CAL_UNLOCK
             self._drive(TOWARD_UNLOCK)
             self._arm(T_MOTION, self.cfg["cal_ms"])
         else:
-            self._phase = _PH_MAN_LOCK
+            self.mode = _M_MARK_LOCK
+            self._arm(T_MOTION, self.cfg["manual_cal_ms"])
 
     def _cal_end_stop(self):
         self._halt_cal_sweep()
         if self.pos is None:
-            self._cal_fail("no-position")
-        elif self._phase == _PH_CAL_UNLOCK:
+            self._cal_fail(R_NO_POSITION)
+        elif self.mode == _M_CAL_UNLOCK:
             self._cal_mark = self.pos
-            self._phase = _PH_CAL_LOCK
+            self.mode = _M_CAL_LOCK
             self._drive(TOWARD_LOCK)
             self._arm(T_MOTION, self.cfg["cal_ms"])
         else:
@@ -606,31 +725,38 @@ class LockCore:
 
     def _cal_mark_step(self):
         if self.pos is None:
-            self._log(LOG_REFUSED, "no-position", None)
+            self._log(LOG_REFUSED, R_NO_POSITION, None)
             return
-        if self._phase == _PH_MAN_LOCK:
+        if self.mode == _M_MARK_LOCK:
             self._cal_mark = self.pos
-            self._phase = _PH_MAN_UNLOCK
+            self.mode = _M_MARK_UNLOCK
             self._show(IND_OK)
+            self._arm(T_MOTION, self.cfg["manual_cal_ms"])  # the installer gets the time again
         else:
             self._cal_done(self._cal_mark, self.pos)
 
     def _cal_done(self, lock, unlock):
         if abs(unlock - lock) < self.cfg["min_span"]:
-            self._cal_fail("span")
+            self._cal_fail(R_SPAN)
             return
-        self._phase = _PH_IDLE
+        self._cancel(T_MOTION)
         self.cal = (lock, unlock)
         self._emit((A_SAVE, "calibration", self.cal))
-        self._log(LOG_CALIBRATED, "%d,%d" % (lock, unlock), None)
+        self._log(LOG_CALIBRATED, self.cal, None)
         self._settle()
         self._clear_alarm()
-        self._show(IND_LOCKED if self.state == LOCKED else IND_UNLOCKED)
+        self._show(IND_LOCKED if self.mode == _M_LOCKED else IND_UNLOCKED)
+        self._relock_after_calibration()
 
     def _cal_fail(self, reason):
         self._halt_cal_sweep()
-        self._phase = _PH_IDLE
         self.cal = self._cal_prev
         self._log(LOG_CAL_FAIL, reason, None)
         self._settle()
         self._show(IND_DENIED)
+        self._relock_after_calibration()
+
+    def _relock_after_calibration(self):
+        # a calibration that leaves the bolt back must not leave the door unlocked for good
+        if self.mode == _M_UNLOCKED:
+            self._arm_relock("relock_ms", SRC_RELOCK)

@@ -1,6 +1,8 @@
 # In-memory key list: (kind, ident) -> user. The core asks keys.check(kind, ident, now_ms) and gets
-# (user, None) for a valid key or (None, reason) otherwise. The flash key store replaces this later
-# behind the same method.
+# (user, None) for a valid key or (None, reason) otherwise (reason an R_* code). The flash key store
+# replaces this later behind the same method. kind is a KIND_* code, ident the identity the reader
+# reports (upper-case hex).
+from lockctl.codes import KIND_LAST, R_UNKNOWN
 
 
 class KeyList:
@@ -11,7 +13,9 @@ class KeyList:
                 self.add(kind, ident, user)
 
     def add(self, kind, ident, user):
-        if not kind or not ident or not user:
+        if type(kind) is not int or kind < 1 or kind > KIND_LAST:
+            raise ValueError("a key's kind must be a KIND_* code")
+        if type(ident) is not str or not ident or not user:
             raise ValueError("a key needs kind, ident and user")
         k = (kind, ident)
         if k in self._keys:
@@ -19,12 +23,17 @@ class KeyList:
         self._keys[k] = user
 
     def remove(self, kind, ident):
-        self._keys.pop((kind, ident), None)
+        """Forget a key; returns True if it was enrolled."""
+        return self._keys.pop((kind, ident), None) is not None
+
+    def user_of(self, kind, ident):
+        """The user a key is enrolled for, or None."""
+        return self._keys.get((kind, ident))
 
     def check(self, kind, ident, now):
         user = self._keys.get((kind, ident))
         if user is None:
-            return None, "unknown"
+            return None, R_UNKNOWN
         return user, None
 
     def __len__(self):

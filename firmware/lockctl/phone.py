@@ -11,7 +11,7 @@
 #               phone -> lock    <MAC: 32 bytes> 90 00
 #                                MAC = HMAC-SHA256(phone key, challenge || door id)
 #
-# Results: (phone id, None) for a valid answer, else (None, reason), reason one of
+# Results: (phone id, None) for a valid answer, else (None, reason), reason (an R_* code) one of
 #   "no-app"         SELECT refused (status not 90 00: no such app, or not a phone)
 #   "bad-answer"     a malformed answer: id length, answer length, or a status other than 90 00
 #   "unknown-phone"  no key for this phone id
@@ -21,6 +21,7 @@
 # board), so a recorded answer is worth nothing later. The 08 xx xx xx UID of an HCE phone is random
 # and identifies nothing: only the phone id + MAC does.
 from lockctl.hmac256 import hmac_sha256, equal
+from lockctl.codes import R_NO_APP, R_BAD_ANSWER, R_UNKNOWN_PHONE, R_BAD_MAC
 
 AID = b"\xf0DOORKIT"
 CLA_PROP = 0x80
@@ -30,10 +31,11 @@ MAC_LEN = 32
 ID_MIN = 8
 ID_MAX = 16
 
-NO_APP = "no-app"
-BAD_ANSWER = "bad-answer"
-UNKNOWN_PHONE = "unknown-phone"
-BAD_MAC = "bad-mac"
+# reasons (lockctl/codes.py R_*; their names "no-app", ... are lockctl/record.py's)
+NO_APP = R_NO_APP
+BAD_ANSWER = R_BAD_ANSWER
+UNKNOWN_PHONE = R_UNKNOWN_PHONE
+BAD_MAC = R_BAD_MAC
 
 SELECT_LEN = 6 + 8  # 00 A4 04 00 Lc AID Le
 CHALLENGE_APDU_LEN = 6 + CHALLENGE_LEN  # CLA INS P1 P2 Lc challenge Le

@@ -1,18 +1,25 @@
-# The firmware shell: drivers -> LockCore -> actuators, and the asyncio loop that polls it.
+# The firmware shell: input ports -> LockCore -> action sinks, and the asyncio loop that polls it.
 #
 # App holds no clock: poll(now_ms) is called by run() on the board (time.ticks_ms) and by the
 # simulator (virtual time), so the board and the virtual board run exactly this code.
+#
+# Inputs are ports (lockshell/ports.py): door, button, position, the motor's stall watch and the card
+# reader come from the board; later features add theirs with add_port(). The core's actions go to
+# sinks: the motor (drive; brake, then coast), the log (App.log ring + every callable in App.sinks),
+# the store (A_SAVE) and the signals (LED / buzzer policy, lockshell/signals.py).
+#
+# A fault (any exception other than LockError from bad outside input) never leaves the lock half
+# updated: the motor is braked, a FAULT record is logged, and the core is rebuilt from the store and
+# the sensors exactly as at boot (nothing moves); the loop goes on serving the button and the knob.
 from micropython import const
 
+from drivers.ticks import ticks_diff, TICKS_MAX
 from lockctl.core import LockCore, LockError
-from lockctl.timers import Timers
-from lockctl.codes import (
-    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_TIMER, EV_CREDENTIAL, EV_READER,
-    A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, IND_ALARM,
-)
+from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, IND_CLEAR, LOG_BOOT, LOG_FAULT,
+                           F_CORE, F_ACTION, F_POLL)
+from lockshell.ports import DoorPort, ButtonPort, PositionPort, StallPort, ReaderPort
+from lockshell.signals import Signals
 
-_MASK = const(0x3FFFFFFF)  # drivers and the reader compare times modulo 2**30 (ticks_ms period)
-_HALF = const(0x20000000)
 # run() moves the core's clock back by this much whenever it gets there (about 6.2 days), so every
 # time on the board stays a small int (no heap allocation per time computation, however long the
 # uptime); the drivers' tick goes on without a jump and log records keep absolute times.
@@ -22,11 +29,19 @@ REBASE_MS = const(0x20000000)
 # makes the thumb-turn stiff, and people must be able to turn it by hand.
 BRAKE_MS = const(150)
 
+# run(): poll every PERIOD_MS while something moves or settles; otherwise sleep until the next
+# deadline, but never longer than IDLE_MS, so the door, the button and the knob are still sampled
+# often enough (a press or a door edge is seen within IDLE_MS, then debounced at PERIOD_MS).
+PERIOD_MS = const(10)
+IDLE_MS = const(50)
+
+# the same fault (code, event kind) again within this long is counted but not logged again
+FAULT_QUIET_MS = const(10000)
+
 
 class App:
     """board: motor (HBridgeMotor), position (.read()), door (Debounced, True = open),
-    button (Debounced, True = pressed), indicator (Indicator or None), reader (NfcReader or
-    None; optional attribute).
+    button (Debounced, True = pressed), indicator (Indicator or None), reader (NfcReader or None).
     store: load() -> (config or None, calibration or None); save(what, data)."""
 
     def __init__(self, board, store, keys=None, log_size=200):
@@ -34,145 +49,186 @@ class App:
         self.store = store
         self.keys = keys
         self.core = None
-        self.timers = Timers()
-        self.log = []
+        self.log = []  # the last log_size records
         self.log_size = log_size
-        self.on_record = None
-        self.faults = 0
-        self.reader = getattr(board, "reader", None)
-        self._last_pos = None
+        self.sinks = []  # callables(record), called for every record in order
+        self.faults = 0  # faults caught in all
+        self.last_fault = None  # the exception of the last one (for the loop to report)
+        self.polls = 0
+        self.signals = Signals(board.indicator)
+        ports = [DoorPort(board.door), ButtonPort(board.button), PositionPort(board.position),
+                 StallPort(board.motor)]
+        reader = getattr(board, "reader", None)
+        if reader is not None:
+            ports.append(ReaderPort(reader))
+        self.ports = ports
         self._coast_at = None  # when to release the brake
         self._epoch = 0  # ms the core's clock was moved back in all: added to log record times
         self._off = 0  # drivers' tick = now + _off (mod 2**30): unchanged across a rebase
-        self._off_neg = -_MASK - 1  # _off - 2**30, so the sum never leaves the small ints
-        self._now = 0  # the last poll's time and tick (to convert the reader's deadline)
+        self._now = 0  # the last poll's time and tick (to convert the ports' tick deadlines)
         self._tick = 0
+        self._fault_key = None  # (code, kind) of the last FAULT logged, and when
+        self._fault_t = 0
 
+    def add_port(self, port):
+        """Another input source (keypad, network link): polled after the board's own inputs."""
+        self.ports.append(port)
+
+    # ------------------------------------------------------------------ boot and clock
     def start(self, now_ms):
-        """Boot the core from the sensors. Nothing here drives the motor."""
-        config, cal = self.store.load()
+        """Boot the core from the store and the sensors. Nothing here drives the motor."""
+        self._now = now_ms
+        self._tick = self._ticks(now_ms)
+        self._boot_core(now_ms)
+
+    def _boot_core(self, now_ms, log_boot=True):
         try:
+            config, cal = self.store.load()
             core = LockCore(config, cal, self.keys)
-        except ValueError:
-            # a stored setting or calibration that no longer validates: run on defaults and
-            # uncalibrated (the core then refuses to drive) rather than guess
+        except Exception:
+            # a stored setting or calibration that no longer validates, or a store that cannot be
+            # read: run on defaults and uncalibrated (the core then refuses to drive) rather than guess
             core = LockCore(None, None, self.keys)
         self.core = core
-        pos = self.board.position.read()
-        self._last_pos = pos
-        self._apply(core.boot(now_ms, pos, self.board.door.value), now_ms)
+        b = self.board
+        try:
+            pos = b.position.read()
+        except Exception:
+            pos = None  # no reading: the core counts the bolt as between the ends
+        for p in self.ports:
+            if type(p) is PositionPort:
+                p.last = pos
+        actions = core.boot(now_ms, pos, b.door.value is True)
+        if not log_boot:
+            actions = [a for a in actions if not (a[0] == A_LOG and a[1][1] == LOG_BOOT)]
+        self._apply(actions, now_ms)
 
     def rebase(self, delta):
         """Move the clock that poll() is given back by delta ms (run() does it every REBASE_MS)."""
         self.core.rebase(delta)
-        self.timers.rebase(delta)
         if self._coast_at is not None:
             self._coast_at -= delta
+        self._fault_t -= delta
         self._epoch += delta
-        self._off = (self._off + delta) & _MASK
-        self._off_neg = self._off - _MASK - 1
+        self._off = (self._off + delta) & TICKS_MAX
         self._now -= delta
 
     def _ticks(self, now_ms):
         """The drivers' and the reader's time: continuous modulo 2**30 across rebases (they
         compare times modulo 2**30, so before any rebase it is simply now_ms)."""
-        if not self._off:
+        off = self._off
+        if not off:
             return now_ms
-        if now_ms > _MASK - self._off:
-            return now_ms + self._off_neg
-        return now_ms + self._off
+        if now_ms > TICKS_MAX - off:
+            return now_ms + (off - TICKS_MAX - 1)  # the sum never leaves the small ints
+        return now_ms + off
 
+    def _at(self, tick):
+        """A port's tick deadline on poll()'s clock."""
+        return self._now + ticks_diff(tick, self._tick)
+
+    # ------------------------------------------------------------------ the loop's work
     def poll(self, now_ms):
-        """Read every input once, feed the core, fire due timers. Door first: it can stop a move."""
-        b = self.board
+        """Read every input once, feed the core, fire its due timers, step the outputs. Ports go in
+        order: the door first (it can stop a move). A port that raises is a fault (F_POLL)."""
         t = self._ticks(now_ms)
         self._now = now_ms
         self._tick = t
-        v = b.door.poll(t)
-        if v is not None:
-            self._feed(now_ms, EV_DOOR, v)
-        if b.button.poll(t):
-            self._feed(now_ms, EV_BUTTON, None)
-        p = b.position.read()
-        if p != self._last_pos:
-            self._last_pos = p
-            self._feed(now_ms, EV_POSITION, p)
-        if b.motor.poll(t):
-            self._feed(now_ms, EV_STALL, None)
-        timers = self.timers
-        while True:
-            tid = timers.pop_due(now_ms)
-            if tid is None:
-                break
-            self._feed(now_ms, EV_TIMER, tid)
-        r = self.reader
-        if r is not None:
-            ev = r.poll(t)  # one bounded step of the PN532 conversation
-            if ev is not None:
-                self._reader_event(now_ms, ev)
+        self.polls += 1
+        for p in self.ports:
+            try:
+                p.poll(self, now_ms, t)
+            except Exception as e:
+                self.fault(now_ms, F_POLL, 0, e)
+        d = self.core.next_deadline()
+        if d is not None and d <= now_ms:
+            self.feed(now_ms, EV_TIMER, None)
+            d = self.core.next_deadline()
+            if d is not None and d <= now_ms:  # armed for "now" by what just fired (auto_lock_ms=0)
+                self.feed(now_ms, EV_TIMER, None)
         if self._coast_at is not None and now_ms >= self._coast_at:
             self._coast_at = None
-            if not b.motor.running:
-                b.motor.coast()
-        ind = b.indicator
-        if ind is not None:
-            ind.poll(t)
-            if self.core.alarm and not ind.busy:
-                ind.show(IND_ALARM, t)  # another pattern (a denied card) ended the alarm sound
+            if not self.board.motor.running:
+                self.board.motor.coast()
+        self.signals.poll(t)
 
-    def submit(self, now_ms, kind, arg):
-        """An event from outside the board's own inputs (reader, network, installer).
-        Bad input raises ValueError and changes nothing."""
-        self._feed(now_ms, kind, arg)
-
-    def busy(self):
-        """True while the inputs or the motor need polling every few ms (the indicator does not
-        count: its patterns never feed the core)."""
-        b = self.board
-        r = self.reader
-        return (b.motor.running or b.door.settling or b.button.settling or self._coast_at is not None
-                or (r is not None and r.next_deadline() is None))  # a reader command is running
-
-    def next_deadline(self):
-        """The earliest instant poll() has work to do without any input changing: a core timer or
-        the brake release."""
-        d = self.timers.next_deadline()
-        c = self._coast_at
-        if c is not None and (d is None or c < d):
-            d = c
-        if self.reader is not None:
-            rd = self.reader.next_deadline()  # on the drivers' tick: convert
-            if rd is not None:
-                c = self._now + (((rd - self._tick + _HALF) & _MASK) - _HALF)
-                if d is None or c < d:
-                    d = c
-        return d
-
-    def _reader_event(self, now_ms, ev):
-        """("card", kind, ident) -> a credential; ("refused", kind, ident, reason) -> a credential the
-        reader already refused; ("down", code) / ("up",) -> reader status."""
-        what = ev[0]
-        if what == "card":
-            self._feed(now_ms, EV_CREDENTIAL, (ev[1], ev[2]))
-        elif what == "refused":
-            self._feed(now_ms, EV_CREDENTIAL, (ev[1], ev[2], ev[3]))
-        elif what == "down":
-            self._feed(now_ms, EV_READER, ev[1])
-        else:
-            self._feed(now_ms, EV_READER, 0)
-
-    def _feed(self, now_ms, kind, arg):
+    def feed(self, now_ms, kind, arg):
+        """Feed one event to the core and carry out its actions. Bad input raises LockError (a
+        ValueError) and changes nothing; any other failure is a fault (see fault())."""
         try:
             actions = self.core.handle(now_ms, kind, arg)
         except LockError:
-            raise  # bad input: the core changed nothing
-        except Exception:
-            # a fault inside the core: fail secure (motor braked), count it, let the loop report it
-            self.board.motor.brake()
-            self.faults += 1
             raise
-        self._apply(actions, now_ms)
+        except Exception as e:
+            self.fault(now_ms, F_CORE, kind, e)
+            return
+        try:
+            self._apply(actions, now_ms)
+        except Exception as e:
+            self.fault(now_ms, F_ACTION, kind, e)
 
+    submit = feed  # an event from outside the board's own ports (installer, network, simulator)
+
+    def fault(self, now_ms, code, kind, exc):
+        """Fail secure: brake the motor (it coasts BRAKE_MS later, so the knob turns by hand), log
+        FAULT (code, kind), rebuild the core from the store and the sensors as at boot (nothing
+        moves), count it. The same fault again within FAULT_QUIET_MS is counted, not logged."""
+        self.faults += 1
+        self.last_fault = exc
+        motor = self.board.motor
+        motor.brake()
+        self._coast_at = now_ms + BRAKE_MS
+        key = (code, kind)
+        logged = key != self._fault_key or now_ms - self._fault_t >= FAULT_QUIET_MS
+        if logged:
+            self._fault_key = key
+            self._fault_t = now_ms
+            self._record((now_ms, LOG_FAULT, key, None))
+        tick = self._ticks(now_ms)
+        try:
+            self.signals.show(IND_CLEAR, tick)  # the new core starts with no alarm
+            self._boot_core(now_ms, logged)
+            for p in self.ports:
+                rs = getattr(p, "resync", None)
+                if rs is not None:
+                    rs(self, now_ms)
+        except Exception as e:  # the rebuild failed too: an uncalibrated core refuses to drive
+            self.last_fault = e
+            self.core = LockCore(None, None, self.keys)
+            self.core.boot(now_ms, None, False)
+
+    def busy(self):
+        """True while an input must be sampled every few ms: a contact settling, the motor running,
+        the brake on, a reader command in flight (the signals do not count: they feed nothing)."""
+        if self._coast_at is not None:
+            return True
+        for p in self.ports:
+            if p.busy():
+                return True
+        return False
+
+    def next_deadline(self):
+        """The earliest instant poll() has work to do with no input changing: a core timer, the
+        brake release, a port's deadline (debounce settle, stall window, reader), the next LED or
+        buzzer step. None when there is none."""
+        d = self.core.next_deadline()
+        c = self._coast_at
+        if c is not None and (d is None or c < d):
+            d = c
+        for p in self.ports:
+            pd = p.next_deadline()
+            if pd is not None:
+                c = self._at(pd)
+                if d is None or c < d:
+                    d = c
+        sd = self.signals.next_deadline()
+        if sd is not None:
+            c = self._at(sd)
+            if d is None or c < d:
+                d = c
+        return d
+
+    # ------------------------------------------------------------------ sinks
     def _apply(self, actions, now_ms):
         b = self.board
         for a in actions:
@@ -185,11 +241,8 @@ class App:
             elif k == A_STOP:
                 b.motor.brake()
                 self._coast_at = now_ms + BRAKE_MS
-            elif self.timers.apply(a):
-                pass
             elif k == A_INDICATE:
-                if b.indicator is not None:
-                    b.indicator.show(a[1], self._ticks(now_ms))
+                self.signals.show(a[1], self._ticks(now_ms))
             elif k == A_SAVE:
                 self.store.save(a[1], a[2])
 
@@ -200,17 +253,20 @@ class App:
         log.append(rec)
         if len(log) > self.log_size:
             log.pop(0)
-        if self.on_record is not None:
-            self.on_record(rec)
+        for s in self.sinks:
+            s(rec)
 
 
-async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1, rebase_ms=REBASE_MS):
+async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=PERIOD_MS, rounds=-1, rebase_ms=REBASE_MS,
+              idle_ms=IDLE_MS):
     """The board's main loop. Clock and sleep are injected (time.ticks_ms, time.ticks_diff,
-    asyncio.sleep_ms on the board) so tests can drive it. now never reaches rebase_ms: the App's
-    clock is moved back instead, so times stay small ints for any uptime."""
+    asyncio.sleep_ms on the board) so tests can drive it. It polls every period_ms while the App is
+    busy, else sleeps until the App's next deadline but at most idle_ms. now never reaches
+    rebase_ms: the App's clock is moved back instead, so times stay small ints for any uptime."""
     last = ticks_ms()
     now = 0
     app.start(now)
+    reported = app.faults
     while rounds:
         t = ticks_ms()
         now += ticks_diff(t, last)
@@ -220,9 +276,21 @@ async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=10, rounds=-1, reba
             now -= rebase_ms
         try:
             app.poll(now)
-        except Exception as e:  # reported, motor already braked by App._feed; keep serving
-            report_fault(e)
-        await sleep_ms(period_ms)
+        except Exception as e:  # App.poll handles its own faults; this is the last line
+            app.fault(now, F_POLL, 0, e)
+        if app.faults != reported:
+            reported = app.faults
+            report_fault(app.last_fault)
+        if app.busy():
+            wait = period_ms
+        else:
+            wait = idle_ms
+            d = app.next_deadline()
+            if d is not None:
+                ahead = d - (now + ticks_diff(ticks_ms(), last))
+                if ahead < wait:
+                    wait = ahead if ahead > 0 else 0
+        await sleep_ms(wait)
         if rounds > 0:
             rounds -= 1
 

@@ -3,13 +3,14 @@
 # NfcReader(engine).poll(now_ms) is called from the main loop as often as it likes. Each call does at
 # most one engine.poll() plus, when that finished a step, the start of the next command: it never
 # waits. It returns None or one event tuple:
-#   ("card", kind, ident)  once per presentation; kind "iso14443a" (ident: UID hex, upper case),
-#                          "felica" (IDm hex; .sys_code holds the system code) or "iso-dep" (a phone:
+#   ("card", kind, ident)  once per presentation; kind (lockctl.codes KIND_*) KIND_ISO14443A (ident:
+#                          UID hex, upper case), KIND_FELICA (IDm hex; .sys_code holds the system
+#                          code) or KIND_ISO_DEP (a phone:
 #                          ISO14443-4 with a random 08 xx xx xx UID; the UID identifies nothing).
 #                          With phone_auth, such a target gets the phone-as-key protocol instead
-#                          (lockctl/phone.py, docs/phone.md) and is reported ("card", "phone", phone
+#                          (lockctl/phone.py, docs/phone.md) and is reported ("card", KIND_PHONE, phone
 #                          id hex) when its answer verifies
-#   ("refused", "phone", ident, reason)  the protocol said no: reason from PhoneAuth (no-app,
+#   ("refused", KIND_PHONE, ident, reason)  the protocol said no: reason (R_*) from PhoneAuth (no-app,
 #                          bad-answer, unknown-phone, bad-mac) or "no-answer" (an exchange failed or
 #                          the time limit passed); ident: the phone id hex when known, else the UID hex
 #   ("down", code)         K consecutive failures (code: the last engine error, or E_FIRMWARE)
@@ -33,6 +34,7 @@ from micropython import const
 from drivers.ticks import ticks_diff as _since, ticks_add
 
 from drivers import pn532 as P
+from lockctl.codes import KIND_ISO14443A, KIND_FELICA, KIND_PHONE, KIND_ISO_DEP, R_NO_ANSWER
 
 E_FIRMWARE = const(-20)  # GetFirmwareVersion answered, but not a PN532 (IC != 0x32)
 
@@ -47,7 +49,7 @@ _RELEASE = const(6)
 _PDOWN = const(7)
 _XCHG = const(8)  # phone: an InDataExchange of phone_auth.tx
 
-NO_ANSWER = "no-answer"
+NO_ANSWER = R_NO_ANSWER
 
 TECH_A = const(0)
 TECH_F = const(1)
@@ -98,7 +100,7 @@ class NfcReader:
         self.ids = (bytearray(10), bytearray(8))
         self.id_len = [0, 0]
         self.miss = [0, 0]
-        self.kind = None  # the last card reported: kind string
+        self.kind = None  # the last card reported: its KIND_* code
         self.tg = 0  # its target number (iso-dep: for InDataExchange)
         self.sys_code = -1  # FeliCa: the system code of the last card reported
         self._step = _INIT
@@ -239,8 +241,8 @@ class NfcReader:
                 why = NO_ANSWER
             self._start(now, _RELEASE)
             if why is None:
-                self.kind = "phone"
-                return ("card", "phone", _hex(pid, len(pid)))
+                self.kind = KIND_PHONE
+                return ("card", KIND_PHONE, _hex(pid, len(pid)))
             return self._refused(why)
         else:
             self._step = _WAIT
@@ -258,7 +260,7 @@ class NfcReader:
             ident = _hex(self.ids[0], self.id_len[0])
         else:
             ident = _hex(pid, len(pid))
-        return ("refused", "phone", ident, why)
+        return ("refused", KIND_PHONE, ident, why)
 
     def _lost(self, code, now):
         # an exchange failed (the phone left or did not answer, the time limit passed, or the link)
@@ -332,10 +334,10 @@ class NfcReader:
                 return None
         if t == TECH_F:
             self.sys_code = e.sys_code
-            kind = "felica"
+            kind = KIND_FELICA
         elif phone:
-            kind = "iso-dep"
+            kind = KIND_ISO_DEP
         else:
-            kind = "iso14443a"
+            kind = KIND_ISO14443A
         self.kind = kind
         return ("card", kind, _hex(src, n))

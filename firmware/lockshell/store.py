@@ -1,8 +1,5 @@
 # Persistence of settings and calibration. JsonStore writes a temp file then renames it over the old
 # one, so a power cut leaves either the old or the new file, never half of one.
-import json
-
-
 class MemoryStore:
     def __init__(self, config=None, calibration=None):
         self.config = dict(config) if config else None
@@ -31,6 +28,7 @@ class JsonStore:
         self.error = None  # text of the last load problem, for the shell to report
 
     def _read(self):
+        import json
         try:
             f = open(self.path)
         except OSError:
@@ -66,6 +64,7 @@ class JsonStore:
             raise ValueError("unknown store item: %s" % what)
         d = self._read()
         d[what] = list(data) if what == "calibration" else data
+        import json
         tmp = self.path + ".tmp"
         f = open(tmp, "w")
         try:

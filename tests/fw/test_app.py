@@ -1,57 +1,29 @@
 # The firmware shell with the real drivers on fake pins: board composition, boot, bounce, moves,
-# stall, persistence, the asyncio loop and fault handling. Runs on both runtimes.
-import asyncio
-
-from fakes import FakePin, FakePWM, FakeADC
+# stall, persistence, signals, the reader port. Runs on both runtimes (the loop: test_app_loop.py,
+# faults: test_app_faults.py).
+from apprig import Rig, LOCK, UNLOCK, CARD
+from fakes import FakePWM
 from fwcheck import raises
-from lockshell.app import App, run, BRAKE_MS
-from lockshell.board import Board
-from lockshell.store import MemoryStore
-from lockctl.keys import KeyList
+from lockshell.app import BRAKE_MS
 from lockctl.record import format_record
-from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING
-from drivers.debounce import Debounced
-from drivers.motor import HBridgeMotor
-from drivers.position import PotPosition
+from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING, UNLOCKED, KIND_FELICA
 
-LOCK, UNLOCK = 1000, 3000  # 12-bit positions
-
-
-class Rig:
-    def __init__(self, cal=(LOCK, UNLOCK), pos=LOCK, door_open=False, config=None):
-        self.a, self.b = FakePWM(), FakePWM()
-        self.adc = FakeADC(pos << 4)
-        self.current = FakeADC(0)
-        self.door_pin = FakePin(1 if door_open else 0)  # 1 = magnet away = open
-        self.button_pin = FakePin(1)  # pull-up: 1 = released
-        board = Board(HBridgeMotor(self.a, self.b, current_adc=self.current), PotPosition(self.adc),
-                      Debounced(self.door_pin, 0), Debounced(self.button_pin, 0, active_low=True), None)
-        self.store = MemoryStore(config, cal)
-        self.app = App(board, self.store, KeyList([("card", "04A1B2C3", "alice")]))
-        self.app.start(0)
-        self.t = 0
-
-    def set_pos(self, p):
-        self.adc.value = p << 4
-
-    def run_to(self, t, step=5):
-        while self.t < t:
-            self.t += step
-            self.app.poll(self.t)
-
-    def lines(self):
-        return [format_record(r) for r in self.app.log]
-
-    def legs(self):
-        return self.a.duty, self.b.duty
+MP_HEAP = "96wK"  # the whole firmware shell: App + core + every driver (tests/conftest.py)
 
 
 def test_boot_writes_nothing_but_zero_to_the_motor():
     for pos in (LOCK, 2000, UNLOCK):
         for door in (False, True):
-            r = Rig(pos=pos, door_open=door)
+            r = Rig(pos=pos, door_open=door, config={"relock_on_boot": False})
             r.run_to(30000)
             assert max(r.a.history + r.b.history) == 0
+            # with relock_on_boot (the default) only a closed door at the unlock end relocks, and
+            # not before the relock grace
+            r = Rig(pos=pos, door_open=door)
+            r.run_to(9995)
+            assert max(r.a.history + r.b.history) == 0
+            r.run_to(10000)
+            assert r.legs() == ((0, 65535) if (pos == UNLOCK and not door) else (0, 0)), (pos, door)
 
 
 def test_bouncing_door_gives_one_event_each_way():
@@ -89,7 +61,7 @@ def test_button_unlock_drives_then_brakes_then_coasts():
 
 def test_stall_current_triggers_retry_and_jam():
     r = Rig(config={"auto_lock": False})
-    r.app.submit(0, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.app.submit(0, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     r.current.value = 60000  # blocked from the start
     r.run_to(3000)
     assert r.lines() == ["0 BOOT locked", "210 RETRY stall alice", "620 JAM unlock alice"]
@@ -127,51 +99,14 @@ def test_bad_submit_raises_and_changes_nothing():
     assert r.lines() == ["0 BOOT locked"] and r.store.writes == 0
 
 
-def test_asyncio_loop_with_injected_clock_and_fault_handling():
-    r = Rig(config={"auto_lock": False})
-    clock = [0]
-
-    def ticks_ms():
-        return clock[0] & 0x3FFFFFFF  # wraps like the board's ticks
-
-    def ticks_diff(a, b):
-        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
-
-    async def sleep_ms(ms):
-        clock[0] += ms
-        await asyncio.sleep(0)
-
-    clock[0] = 0x3FFFFFFF - 500  # start just before the tick counter wraps
-    app = r.app
-    app.core = None  # run() boots it again from the store
-    app.log = []
-    r.button_pin.set(0)
-    # rebase every 300 ms here (every 6.2 days on the board): the log keeps absolute times and the
-    # debouncer and jam timer run on across each rebase
-    asyncio.run(run(app, ticks_ms, ticks_diff, sleep_ms, 10, 200, 300))
-    assert app._epoch == 1800 and app.core.now < 300
-    # press seen at 0, stable at 30 -> drive; the bolt never arrives: the 1.5 s jam bound expires at
-    # 1530, long after the tick counter wrapped at about 500
-    assert [format_record(x) for x in app.log] == ["0 BOOT locked", "1530 RETRY timeout"]
-    assert app.core.motor == 1
-    # a fault inside the core brakes the motor and the loop keeps serving
-    def boom(*a):
-        raise RuntimeError("injected")
-    app.core.handle = boom
-    r.set_pos(UNLOCK)
-    raises(RuntimeError, app.poll, app.core.now + 10)
-    assert app.faults == 1 and r.legs() == (65535, 65535)
-
-
 def test_alarm_sound_resumes_after_another_pattern():
     from drivers.indicator import Indicator
-    r = Rig(config={"held_open_ms": 1000})
     buzzer = FakePWM()
-    r.app.board.indicator = Indicator(None, buzzer)
+    r = Rig(config={"held_open_ms": 1000}, indicator=Indicator(None, buzzer))
     r.door_pin.set(1)  # forced open while locked: alarm
     r.run_to(200)
     assert r.app.core.alarm
-    r.app.submit(200, EV_CREDENTIAL, ("card", "BAD"))  # denied beep replaces the alarm pattern
+    r.app.submit(200, EV_CREDENTIAL, (CARD, "BAD"))  # denied beep plays over the alarm pattern
     r.run_to(5000)
     n = len(buzzer.history)
     r.run_to(8000)
@@ -191,6 +126,8 @@ class ScriptedReader:
     def __init__(self, events):
         self.events = events  # {t: event}
         self.busy = False
+        self.down = False
+        self.error = 0
 
     def poll(self, now):
         return self.events.pop(now, None)
@@ -202,10 +139,9 @@ class ScriptedReader:
 
 
 def test_reader_events_become_credentials_and_reader_status():
-    r = Rig(config={"auto_lock": False})
-    rd = ScriptedReader({100: ("card", "card", "04A1B2C3"), 200: ("down", -3), 300: ("up",),
-                         400: ("card", "felica", "0102")})
-    r.app.reader = rd
+    rd = ScriptedReader({100: ("card", CARD, "04A1B2C3"), 200: ("down", -3), 300: ("up",),
+                         400: ("card", KIND_FELICA, "0102")})
+    r = Rig(config={"auto_lock": False}, reader=rd)
     assert r.app.next_deadline() == 100  # the App sleeps no longer than the reader needs
     rd.busy = True
     assert r.app.busy()  # a reader command in flight: keep polling finely
@@ -217,18 +153,28 @@ def test_reader_events_become_credentials_and_reader_status():
     assert r.app.board.motor.direction == 1
 
 
-def test_rebase_in_the_middle_of_a_debounce_and_a_move():
-    r = Rig(config={"auto_lock": False})
-    r.run_to(290)
-    r.button_pin.set(0)  # pressed at 290: stable at 320
-    r.run_to(300)
-    r.app.rebase(300)  # the clock the App is given moves back by 300
-    t = 0
-    while t < 100:
-        t += 5
-        r.app.poll(t)
-    r.button_pin.set(1)
-    assert r.lines() == ["0 BOOT locked"] and r.app.board.motor.direction == 1  # pressed at 320 absolute
-    r.set_pos(UNLOCK)
-    r.app.poll(110)
-    assert r.lines() == ["0 BOOT locked", "410 UNLOCK button"]
+def test_poll_next_deadline_and_busy_allocate_nothing_at_rest():
+    # the whole firmware at rest with its card reader polling (no card): no garbage, no GC ever
+    from fakes import alloc_bytes
+    from pn532fakes import FakeChip, FakeUart, chip_frame
+    from drivers import pn532 as P
+    from lockshell.nfc import NfcReader
+    chip = FakeChip({0x14: chip_frame(0x15), 0x02: chip_frame(0x03, b"\x32\x01\x06\x07"), 0x32: chip_frame(0x33),
+                     0x4A: chip_frame(0x4B, b"\x00"), 0x16: chip_frame(0x17, b"\x00")}, record=False)
+    r = Rig(reader=NfcReader(P.PN532(P.HsuLink(FakeUart(chip, record=False)))))
+    app = r.app
+    t = [0]
+    while t[0] < 2000:  # the reader's start-up
+        app.poll(t[0])
+        t[0] += 10
+
+    def loop():
+        for _ in range(300):
+            app.poll(t[0])
+            app.next_deadline()
+            app.busy()
+            t[0] += 10
+
+    used = alloc_bytes(loop)
+    assert used is None or used == 0, used
+    assert app.board.reader.polls > 10 and r.lines() == ["0 BOOT locked"]

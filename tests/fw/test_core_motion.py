@@ -5,33 +5,60 @@ from fwcheck import raises
 from lockctl.core import LockCore, LockError
 from lockctl.keys import KeyList
 from lockctl.codes import (
-    EV_DOOR, EV_BUTTON, EV_POSITION, EV_REACHED, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
-    A_DRIVE, A_STOP, A_ARM, T_AUTOLOCK, T_MOTION, LOCKED, UNLOCKED, JAMMED, UNLOCKING, LOCKING,
-    UNCALIBRATED, STATE_NAMES,
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG, EV_CALIBRATE,
+    EV_READER,
+    A_DRIVE, A_STOP, T_AUTOLOCK, T_MOTION, LOCKED, UNLOCKED, JAMMED, UNLOCKING, LOCKING,
+    UNCALIBRATED, KIND_ISO14443A, KIND_FELICA, KIND_PHONE, R_BAD_MAC, R_NO_ANSWER,
 )
+from lockctl.record import STATE_NAMES
 
-KEYS = (("card", "04A1B2C3", "alice"), ("felica", "0102030405060708", "bob"))
+CARD = KIND_ISO14443A
+FELICA = KIND_FELICA
+KEYS = ((CARD, "04A1B2C3", "alice"), (FELICA, "0102030405060708", "bob"))
 
 
 def keys():
     return KeyList(KEYS)
 
 
-def test_boot_never_moves_in_any_start_state():
+def test_boot_never_moves_and_only_a_closed_unlocked_door_relocks_later():
     n = 0
     for cal in (None, (LOCK_POS, UNLOCK_POS), (UNLOCK_POS, LOCK_POS)):
         for pos in (None, LOCK_POS, MID_POS, UNLOCK_POS, 0, 4095):
             for door_open in (False, True):
                 for auto in (True, False):
-                    r = Rig({"auto_lock": auto}, cal=cal, pos=pos, door_open=door_open)
-                    assert r.drives() == []
-                    assert r.timers.deadline(T_AUTOLOCK) is None and r.timers.deadline(T_MOTION) is None
-                    # nothing moves afterwards either, however long nobody touches the lock
-                    r.advance(24 * 3600 * 1000)
-                    assert r.drives() == [], (cal, pos, door_open)
-                    assert r.log[0].startswith("0 BOOT ")
-                    n += 1
-    assert n == 72
+                    for on_boot in (True, False):
+                        r = Rig({"auto_lock": auto, "relock_on_boot": on_boot}, cal=cal, pos=pos,
+                                door_open=door_open)
+                        assert r.drives() == [] and r.core.deadline(T_MOTION) is None
+                        # closed, calibrated, clearly at the unlock end, auto-lock and relock_on_boot
+                        # on: relocked after the normal grace; nothing else ever moves untouched
+                        relock = (cal is not None and pos == cal[1] and not door_open and auto and on_boot)
+                        want = 10000 if relock else None
+                        assert r.core.deadline(T_AUTOLOCK) == want, (cal, pos, door_open, auto, on_boot)
+                        r.advance(24 * 3600 * 1000)
+                        # (no position arrives in this rig: the relock then times out and retries)
+                        assert r.drives()[:1] == ([(10000, -1)] if relock else []), (cal, pos, door_open, auto)
+                        assert r.log[0].startswith("0 BOOT ")
+                        n += 1
+    assert n == 144
+
+
+def test_boot_relock_of_a_door_found_unlocked_is_logged_as_such():
+    r = Rig(pos=UNLOCK_POS)
+    r.advance(10000)
+    r.ev(10400, EV_POSITION, LOCK_POS)
+    assert r.log == ["0 BOOT unlocked", "10400 LOCK boot"]
+    # someone opening the door first: the usual auto-lock after the close instead
+    r2 = Rig(pos=UNLOCK_POS)
+    r2.ev(4000, EV_DOOR, True)
+    r2.ev(6000, EV_DOOR, False)
+    r2.advance(9000)
+    assert r2.drives() == [(9000, -1)] and r2.core.deadline(T_AUTOLOCK) is None
+    # a knob between the ends (perhaps left there by a jam) or a jam at boot: nothing moves
+    r3 = Rig(pos=MID_POS + 600)
+    r3.advance(10 ** 6)
+    assert r3.drives() == [] and r3.core.state == UNLOCKED
 
 
 def test_boot_state_from_sensors():
@@ -46,7 +73,7 @@ def test_boot_state_from_sensors():
 
 def test_card_unlock_then_auto_lock_after_door_closes():
     r = Rig(keys=keys())
-    r.ev(1000, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(1000, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     assert r.drives() == [(1000, 1)] and r.core.state == UNLOCKING
     r.ev(1300, EV_POSITION, 2500)
     r.ev(1550, EV_POSITION, UNLOCK_POS - 100)  # inside the 10 % zone around the unlock end
@@ -60,7 +87,7 @@ def test_card_unlock_then_auto_lock_after_door_closes():
     r.ev(12600, EV_POSITION, LOCK_POS)
     assert r.log == [
         "0 BOOT locked",
-        "1550 UNLOCK card alice",
+        "1550 UNLOCK iso14443a alice",
         "4000 DOOR_OPEN",
         "9000 DOOR_CLOSE",
         "12600 LOCK auto",
@@ -70,7 +97,7 @@ def test_card_unlock_then_auto_lock_after_door_closes():
 
 def test_relock_after_grace_when_door_never_opened():
     r = Rig(keys=keys())
-    r.ev(0, EV_CREDENTIAL, ("felica", "0102030405060708"))
+    r.ev(0, EV_CREDENTIAL, (FELICA, "0102030405060708"))
     r.ev(500, EV_POSITION, UNLOCK_POS)
     r.advance(10499)
     assert len(r.drives()) == 1
@@ -82,7 +109,7 @@ def test_relock_after_grace_when_door_never_opened():
 
 def test_auto_lock_off_never_locks():
     r = Rig({"auto_lock": False}, keys=keys())
-    r.ev(0, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(0, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     r.ev(500, EV_POSITION, UNLOCK_POS)
     r.ev(2000, EV_DOOR, True)
     r.ev(3000, EV_DOOR, False)
@@ -135,12 +162,72 @@ def test_door_opening_during_lock_stops_motor_at_once():
     ]
 
 
+def test_door_pulled_open_as_the_bolt_goes_out_retracts_it_so_the_door_can_close():
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)
+    r.advance(5000)  # auto-lock starts
+    r.ev(5150, EV_POSITION, 2300)  # the bolt is part way out
+    acts = r.ev(5200, EV_DOOR, True)  # someone pulls the door
+    assert acts[0] == (A_STOP,)  # stop first, as always
+    assert acts[-1] == (A_DRIVE, 1)  # then pull the bolt back: never throw it with the door open
+    assert r.core.state == UNLOCKING and r.core.deadline(T_MOTION) == 6700
+    r.ev(5500, EV_POSITION, UNLOCK_POS)  # back at the unlock end: nothing logged for that
+    assert r.motor == 0 and r.core.state == UNLOCKED and r.core.deadline(T_AUTOLOCK) is None
+    r.ev(7000, EV_DOOR, False)  # the door closes: auto-lock follows
+    r.advance(10000)
+    r.ev(10400, EV_POSITION, LOCK_POS)
+    assert r.log == ["0 BOOT unlocked", "1000 DOOR_OPEN", "2000 DOOR_CLOSE", "5200 DOOR_OPEN", "5200 ABORT door-open",
+                     "7000 DOOR_CLOSE", "10400 LOCK auto"]
+    assert [d for _, d in r.drives()] == [-1, 1, -1]
+
+
+def test_retraction_finishing_after_the_door_closed_arms_the_auto_lock():
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)
+    r.advance(5000)
+    r.ev(5150, EV_POSITION, 2300)
+    r.ev(5200, EV_DOOR, True)
+    r.ev(5300, EV_DOOR, False)  # shut again at once, while the bolt is still coming back
+    r.ev(5500, EV_POSITION, UNLOCK_POS)
+    assert r.core.deadline(T_AUTOLOCK) == 8500  # auto_lock_ms after the retraction ended
+    r.ev(5600, EV_BUTTON)  # someone leaving: the button works as usual
+    assert r.log[-1] == "5600 UNLOCK button" and r.core.deadline(T_AUTOLOCK) == 15600
+
+
+def test_button_during_a_retraction_with_the_door_open_takes_it_over():
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)
+    r.advance(5000)
+    r.ev(5150, EV_POSITION, 2300)
+    r.ev(5200, EV_DOOR, True)
+    r.ev(5300, EV_BUTTON)  # not refused for the open door: the bolt is on its way back anyway
+    r.ev(5500, EV_POSITION, UNLOCK_POS)
+    assert r.log[-2:] == ["5200 ABORT door-open", "5500 UNLOCK button"]
+
+
+def test_a_retraction_that_stalls_with_the_door_open_retries_without_backing_off():
+    r = Rig(pos=UNLOCK_POS)
+    r.ev(1000, EV_DOOR, True)
+    r.ev(2000, EV_DOOR, False)
+    r.advance(5000)
+    r.ev(5150, EV_POSITION, 2300)
+    r.ev(5200, EV_DOOR, True)
+    r.ev(5400, EV_STALL)  # the retraction is blocked: the retry goes straight on, no back-off
+    r.ev(5600, EV_STALL)
+    assert [d for _, d in r.drives()] == [-1, 1, 1]
+    assert r.log[-2:] == ["5400 RETRY stall", "5600 JAM unlock"]
+    assert r.core.state == JAMMED and r.core.alarm
+
+
 def test_door_opening_during_unlock_counts_as_unlocked():
     r = Rig(keys=keys())
-    r.ev(0, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(0, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     acts = r.ev(300, EV_DOOR, True)
     assert acts[0] == (A_STOP,)
-    assert r.log == ["0 BOOT locked", "300 DOOR_OPEN", "300 UNLOCK card alice"]
+    assert r.log == ["0 BOOT locked", "300 DOOR_OPEN", "300 UNLOCK iso14443a alice"]
     assert r.core.state == UNLOCKED and r.motor == 0
 
 
@@ -180,7 +267,7 @@ def test_button_while_auto_lock_pending_restarts_the_grace_instead_of_locking():
 
 def test_button_off_moves_nothing():
     for pos in (LOCK_POS, UNLOCK_POS):
-        r = Rig({"button_unlock": False}, pos=pos)
+        r = Rig({"button_unlock": False, "relock_on_boot": False}, pos=pos)
         r.ev(1000, EV_BUTTON)
         r.advance(60000)
         assert r.drives() == []
@@ -241,7 +328,7 @@ def test_manual_lock_cancels_pending_auto_lock():
 
 def test_jam_timeout_stops_at_bound_backs_off_retries_then_jams():
     r = Rig({"auto_lock": False}, keys=keys())
-    r.ev(1000, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(1000, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     r.advance(10000)  # the bolt never reaches the unlock end
     assert r.drives() == [(1000, 1), (2500, -1), (2700, 1)]
     assert r.stops() == [2500, 2700, 4200]
@@ -264,16 +351,37 @@ def test_jam_by_stall_signal_then_successful_retry():
     assert r.core.state == UNLOCKED
 
 
-def test_stall_at_the_target_end_is_arrival_not_jam():
+def test_arrival_is_entering_the_target_zone():
     r = Rig({"auto_lock": False})
     r.ev(1000, EV_BUTTON)
-    r.ev(1500, EV_POSITION, UNLOCK_POS - 250)  # just inside the zone (tolerance 200)? no: 250 is outside
+    r.ev(1500, EV_POSITION, UNLOCK_POS - 250)  # outside the 10 % zone (tolerance 200): still going
+    assert r.core.state == UNLOCKING and r.motor == 1
     r.ev(1600, EV_POSITION, UNLOCK_POS - 150)
     assert r.core.state == UNLOCKED
     r2 = Rig({"auto_lock": False, "zone_pct": 20})
     r2.ev(1000, EV_BUTTON)
     r2.ev(1200, EV_POSITION, UNLOCK_POS - 300)  # in the 20 % zone: arrival
     assert r2.core.state == UNLOCKED and r2.log[-1] == "1200 UNLOCK button"
+
+
+def test_stall_at_the_target_end_is_arrival_not_jam():
+    # the first attempt times out; during the back-off a hand takes the knob to the unlock end, so
+    # the retry starts already there and stalls against the end stop: that is arrival, not a jam
+    r = Rig({"auto_lock": False})
+    r.ev(1000, EV_BUTTON)
+    r.advance(2500)  # jam_ms: the first attempt failed, backing off
+    assert r.log[-1] == "2500 RETRY timeout" and r.motor == -1
+    r.ev(2600, EV_POSITION, UNLOCK_POS)  # backing off: the position is only recorded
+    r.advance(2700)  # the retry drives toward unlock from inside the unlock zone
+    assert r.motor == 1
+    r.ev(2800, EV_STALL)
+    assert r.log[-1] == "2800 UNLOCK button" and r.core.state == UNLOCKED and not r.core.alarm
+    # the same stall away from the target end is the second failure: jammed
+    r2 = Rig({"auto_lock": False})
+    r2.ev(1000, EV_BUTTON)
+    r2.advance(2700)
+    r2.ev(2800, EV_STALL)
+    assert r2.log[-1] == "2800 JAM unlock" and r2.core.state == JAMMED
 
 
 def test_jam_cleared_by_later_successful_move():
@@ -286,6 +394,53 @@ def test_jam_cleared_by_later_successful_move():
     assert r.log == ["0 BOOT locked", "2500 RETRY timeout", "4200 JAM unlock", "6400 JAM_CLEAR",
                      "6400 UNLOCK button"]
     assert r.core.state == UNLOCKED and not r.core.alarm
+
+
+def test_forcing_the_door_of_a_lock_jammed_at_the_lock_end_is_forced_open():
+    r = Rig({"auto_lock": False})
+    r.ev(1000, EV_BUTTON)
+    r.advance(5000)  # unlock jammed: the bolt stays thrown at the lock end
+    assert r.core.state == JAMMED
+    r.ev(6000, EV_DOOR, True)
+    assert r.log[-2:] == ["6000 DOOR_OPEN", "6000 FORCED_OPEN"] and r.core.alarm
+
+
+def test_a_partly_thrown_bolt_forced_open_is_forced_open():
+    r = Rig({"auto_lock": False}, pos=UNLOCK_POS, keys=keys())
+    r.ev(1000, EV_REMOTE, ("lock", "admin"))
+    r.ev(1200, EV_POSITION, MID_POS - 300)  # more than half out when it jams
+    r.advance(5000)
+    assert r.core.state == JAMMED
+    r.ev(6000, EV_DOOR, True)
+    assert r.log[-1] == "6000 FORCED_OPEN"
+    # a bolt left nearer the unlock end holds nothing: opening that door is not forced
+    r2 = Rig({"auto_lock": False}, pos=UNLOCK_POS)
+    r2.ev(1000, EV_REMOTE, ("lock", "admin"))
+    r2.ev(1200, EV_POSITION, MID_POS + 300)
+    r2.advance(5000)
+    r2.ev(6000, EV_DOOR, True)
+    assert r2.log[-1] == "6000 DOOR_OPEN"
+
+
+def test_a_jam_is_cleared_only_by_a_move_that_ran():
+    # a card fails to retract the bolt (JAM unlock); the door is forced open and shut; nothing
+    # moves afterwards, so the jam and its alarm stay: no auto-lock "finds" the bolt home
+    r = Rig(keys=keys())
+    r.ev(1000, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+    r.advance(5000)
+    assert r.log[-1] == "4200 JAM unlock alice"
+    r.ev(6000, EV_DOOR, True)
+    r.ev(8000, EV_DOOR, False)
+    r.advance(60000)
+    assert r.log[-3:] == ["6000 DOOR_OPEN", "6000 FORCED_OPEN", "8000 DOOR_CLOSE"]
+    assert r.core.state == JAMMED and r.core.alarm and len(r.drives()) == 3
+    # a remote lock finds the bolt at the lock end: recorded, nothing moves, the jam stands
+    r.ev(61000, EV_REMOTE, ("lock", "admin"))
+    assert r.log[-1] == "61000 LOCK remote admin" and r.core.state == JAMMED and r.core.alarm
+    # a real move clears it
+    r.ev(62000, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+    r.ev(62400, EV_POSITION, UNLOCK_POS)
+    assert r.log[-2:] == ["62400 JAM_CLEAR", "62400 UNLOCK iso14443a alice"] and not r.core.alarm
 
 
 def test_jam_cleared_by_manual_turn():
@@ -301,16 +456,16 @@ def test_jam_cleared_by_manual_turn():
 
 def test_credentials_granted_and_denied():
     r = Rig({"auto_lock": False}, keys=keys())
-    r.ev(1000, EV_CREDENTIAL, ("card", "DEADBEEF"))
-    r.ev(2000, EV_CREDENTIAL, ("felica", "0102030405060708"))
+    r.ev(1000, EV_CREDENTIAL, (CARD, "DEADBEEF"))
+    r.ev(2000, EV_CREDENTIAL, (FELICA, "0102030405060708"))
     r.ev(2500, EV_POSITION, UNLOCK_POS)
-    r.ev(3000, EV_CREDENTIAL, ("card", "04A1B2C3"))  # already unlocked: recorded, nothing moves
+    r.ev(3000, EV_CREDENTIAL, (CARD, "04A1B2C3"))  # already unlocked: recorded, nothing moves
     assert r.drives() == [(2000, 1)]
-    assert r.log == ["0 BOOT locked", "1000 DENIED unknown card:DEADBEEF", "2500 UNLOCK felica bob",
-                     "3000 UNLOCK card alice"]
+    assert r.log == ["0 BOOT locked", "1000 DENIED unknown iso14443a:DEADBEEF", "2500 UNLOCK felica bob",
+                     "3000 UNLOCK iso14443a alice"]
     r2 = Rig()  # no key list at all
-    r2.ev(10, EV_CREDENTIAL, ("card", "04A1B2C3"))
-    assert r2.log[-1] == "10 DENIED no-keys card:04A1B2C3" and r2.drives() == []
+    r2.ev(10, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+    assert r2.log[-1] == "10 DENIED no-keys iso14443a:04A1B2C3" and r2.drives() == []
 
 
 def test_remote_commands():
@@ -332,16 +487,16 @@ def test_card_during_auto_lock_reverses():
     r.advance(5000)
     assert r.motor == -1
     r.ev(5100, EV_POSITION, MID_POS)
-    r.ev(5200, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(5200, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     r.ev(5400, EV_POSITION, UNLOCK_POS)
-    assert r.log[-2:] == ["5200 ABORT reversed", "5400 UNLOCK card alice"]
+    assert r.log[-2:] == ["5200 ABORT reversed", "5400 UNLOCK iso14443a alice"]
     assert r.drive_spans[:2] == [(-1, 5000, 5200), (1, 5200, 5400)]
 
 
 def test_uncalibrated_refuses_to_drive():
     r = Rig(cal=None, keys=keys())
     r.ev(1000, EV_BUTTON)
-    r.ev(2000, EV_CREDENTIAL, ("card", "04A1B2C3"))
+    r.ev(2000, EV_CREDENTIAL, (CARD, "04A1B2C3"))
     r.ev(3000, EV_REMOTE, ("unlock", "admin"))
     r.ev(4000, EV_POSITION, 1234)
     r.ev(5000, EV_DOOR, True)
@@ -353,42 +508,93 @@ def test_uncalibrated_refuses_to_drive():
                      "3000 REFUSED uncalibrated admin", "5000 DOOR_OPEN", "6000 DOOR_CLOSE"]
 
 
-def test_bad_events_raise_and_change_nothing():
-    r = Rig(keys=keys())
-    before = (r.core.state, r.core.now, dict(r.core.cfg), r.core.pos, len(r.actions))
-    bad = [
-        (10, 99, None),  # unknown kind
-        (10, "door", True),
-        (10, None, None),
-        (10, EV_POSITION, "12"),
-        (10, EV_POSITION, None),
-        (10, EV_CREDENTIAL, "card"),
-        (10, EV_REMOTE, ("open", "x")),
-        (10, EV_TIMER, "autolock"),
-        ("10", EV_BUTTON, None),
-    ]
-    for t, kind, arg in bad:
-        raises(LockError, r.core.handle, t, kind, arg)
-    r.ev(500, EV_BUTTON)
-    raises(LockError, r.core.handle, 499, EV_BUTTON)  # time went backwards
+def _snapshot(core):
+    return (core.mode, core.state, core.now, sorted(core.cfg.items()), core.pos, core.door_open, core.motor,
+            core.alarm, core.cal, core.next_deadline(), core.deadline(T_AUTOLOCK), core.deadline(T_MOTION))
+
+
+def test_bad_events_raise_lock_error_and_change_nothing():
+    for start in ("locked", "unlocked", "unlocking", "door-open"):
+        r = Rig(keys=keys(), pos=UNLOCK_POS if start == "unlocked" else LOCK_POS)
+        if start == "unlocking":
+            r.ev(5, EV_BUTTON)
+        elif start == "door-open":
+            r.ev(5, EV_DOOR, True)
+        else:
+            r.ev(5, EV_POSITION, r.core.pos)  # changes nothing, but the core's time is now 5
+        before = _snapshot(r.core)
+        n = len(r.actions)
+        bad = [
+            (10, 99, None),  # unknown kind
+            (10, 0, None),
+            (10, "door", True),
+            (10, None, None),
+            (10, 3.0, 1500),  # a float kind is not EV_POSITION
+            (10, True, None),
+            (10, EV_POSITION, "12"),
+            (10, EV_POSITION, None),
+            (10, EV_POSITION, 12.0),
+            (10, EV_DOOR, "closed"),  # only True / False: nothing taken by truthiness
+            (10, EV_DOOR, None),
+            (10, EV_DOOR, 2),
+            (10, EV_DOOR, []),
+            (10, EV_DOOR, 1),
+            (10, EV_CREDENTIAL, "card"),
+            (10, EV_CREDENTIAL, ("card", ["A1"])),  # unhashable: refused before the key list sees it
+            (10, EV_CREDENTIAL, (CARD, ["A1"])),
+            (10, EV_CREDENTIAL, (CARD, "")),
+            (10, EV_CREDENTIAL, (99, "A1")),
+            (10, EV_CREDENTIAL, (CARD, "A1", "bad-mac")),
+            (10, EV_CREDENTIAL, (CARD, "A1", 999)),
+            (10, EV_CREDENTIAL, [CARD, "A1"]),
+            (10, EV_REMOTE, ("open", "x")),
+            (10, EV_REMOTE, ("unlock", ["x"])),
+            (10, EV_REMOTE, ["unlock", "x"]),
+            (10, EV_TIMER, "autolock"),
+            (10, EV_TIMER, T_AUTOLOCK),
+            (10, EV_CONFIG, None),
+            (10, EV_CONFIG, {"bogus": 1}),
+            (10, EV_CONFIG, {"jam_ms": 5}),
+            (10, EV_CONFIG, {"auto_lock": 1}),
+            (10, EV_CONFIG, {1: True}),
+            (10, EV_CALIBRATE, ["auto"]),
+            (10, EV_CALIBRATE, "sideways"),
+            (10, EV_READER, 1),
+            (10, EV_READER, None),
+            ("10", EV_BUTTON, None),
+            (10.0, EV_BUTTON, None),
+            (None, EV_BUTTON, None),
+            (4, EV_BUTTON, None),  # time went backwards
+        ]
+        for t, kind, arg in bad:
+            e = raises(LockError, r.core.handle, t, kind, arg)
+            assert str(e), (t, kind, arg)
+            assert _snapshot(r.core) == before, (start, t, kind, arg)
+        assert len(r.actions) == n
     c = LockCore()
     raises(LockError, c.handle, 0, EV_BUTTON)  # before boot
     raises(LockError, LockCore, None, (100, 120))  # span below min_span
     raises(LockError, LockCore, None, (100, "x"))
-    raises(ValueError, LockCore, {"jam_ms": 5})
-    assert before[0] == LOCKED
+    raises(LockError, LockCore, None, 100)
+    raises(LockError, LockCore, {"jam_ms": 5})
+    raises(LockError, LockCore, {"bogus": 1})
+    raises(LockError, LockCore(None, (LOCK_POS, UNLOCK_POS)).boot, 0, LOCK_POS, "closed")
 
 
-def test_stale_and_early_timer_events_are_ignored():
+def test_timer_events_fire_only_what_is_due():
     r = Rig()
-    r.ev(100, EV_TIMER, T_AUTOLOCK)
-    r.ev(200, EV_TIMER, T_MOTION)
+    assert r.core.next_deadline() is None
+    assert r.core.handle(100, EV_TIMER) == ()  # nothing armed: nothing happens
     assert r.drives() == [] and r.log == ["0 BOOT locked"]
     r2 = Rig(pos=UNLOCK_POS)
     r2.ev(1000, EV_DOOR, True)
     r2.ev(2000, EV_DOOR, False)  # auto-lock armed for 5000
-    r2.core.handle(4000, EV_TIMER, T_AUTOLOCK)  # early: ignored
-    assert r2.core.motor == 0
+    assert r2.core.next_deadline() == 5000 and r2.core.deadline(T_AUTOLOCK) == 5000
+    assert r2.core.handle(4000, EV_TIMER) == ()  # early: nothing is due yet
+    assert r2.core.motor == 0 and r2.core.deadline(T_AUTOLOCK) == 5000
+    acts = r2.core.handle(5000, EV_TIMER)
+    assert (A_DRIVE, -1) in acts and r2.core.deadline(T_AUTOLOCK) is None
+    assert r2.core.deadline(T_MOTION) == 6500
 
 
 def test_state_names_cover_issue_states():
@@ -430,12 +636,12 @@ def test_reader_down_and_back_are_logged_once_and_the_lock_keeps_working():
 
 def test_credential_refused_by_the_reader_is_denied_with_its_reason():
     r = Rig(keys=keys())
-    r.ev(100, EV_CREDENTIAL, ("phone", "A1B2", "bad-mac"))
-    r.ev(200, EV_CREDENTIAL, ("card", "04A1B2C3", "replayed"))  # refused even if enrolled
+    r.ev(100, EV_CREDENTIAL, (KIND_PHONE, "A1B2", R_BAD_MAC))
+    r.ev(200, EV_CREDENTIAL, (CARD, "04A1B2C3", R_NO_ANSWER))  # refused even if enrolled
     assert r.drives() == []
-    assert r.log == ["0 BOOT locked", "100 DENIED bad-mac phone:A1B2", "200 DENIED replayed card:04A1B2C3"]
-    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", 5))
-    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, ("phone", "A1B2", "x", "y"))
+    assert r.log == ["0 BOOT locked", "100 DENIED bad-mac phone:A1B2", "200 DENIED no-answer iso14443a:04A1B2C3"]
+    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, (KIND_PHONE, "A1B2", "bad-mac"))
+    raises(LockError, r.core.handle, 300, EV_CREDENTIAL, (KIND_PHONE, "A1B2", 5, "y"))
 
 
 def test_rebase_keeps_pending_timers_in_step():
@@ -443,8 +649,7 @@ def test_rebase_keeps_pending_timers_in_step():
     r = Rig(pos=UNLOCK_POS)
     r.ev(1000, EV_DOOR, True)
     r.ev(2000, EV_DOOR, False)  # auto-lock due at 5000
-    r.core.rebase(1500)
-    r.timers.rebase(1500)  # the runner's own table moves with it
+    r.core.rebase(1500)  # the core's timers move with its clock: there is no other table
     assert r.core.now == 500 and r.core.next_deadline() == 3500
     r.now = 500
     r.advance(3499)

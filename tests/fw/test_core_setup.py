@@ -1,9 +1,10 @@
 # Calibration (automatic and manual) and settings changes, through the public core API.
 from corekit import Rig, LOCK_POS, UNLOCK_POS, MID_POS
 from fwcheck import raises
+from lockctl.core import LockError
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CONFIG, EV_CALIBRATE, EV_REMOTE,
-    A_SAVE, A_DRIVE, LOCKED, UNLOCKED, UNCALIBRATED, CALIBRATING, T_AUTOLOCK,
+    A_SAVE, A_DRIVE, LOCKED, UNLOCKED, UNCALIBRATED, CALIBRATING, T_AUTOLOCK, T_HELD, T_MOTION,
 )
 
 
@@ -125,7 +126,7 @@ def test_switching_auto_lock_off_cancels_and_on_arms_relock():
     r.advance(100000)
     assert r.drives() == []
     r.ev(200000, EV_CONFIG, {"auto_lock": True})
-    assert r.timers.deadline(T_AUTOLOCK) is not None
+    assert r.core.deadline(T_AUTOLOCK) is not None
     r.advance(210000)
     assert r.drives() == [(210000, -1)]
 
@@ -136,8 +137,61 @@ def test_bad_config_changes_nothing():
     n = len(r.actions)
     for bad in ({"auto_lock": 1}, {"auto_lock_ms": True}, {"auto_lock_ms": -1}, {"jam_ms": 999999},
                 {"nope": 1}, {"auto_lock_ms": 4000, "zone_pct": 0}, {"min_span": 5000}, "auto_lock=on", None):
-        raises(ValueError, r.core.handle, 10, EV_CONFIG, bad)
+        raises(LockError, r.core.handle, 10, EV_CONFIG, bad)
     assert r.core.cfg == cfg and len(r.actions) == n and r.core.now == 0
+
+
+def test_turning_the_held_open_alarm_off_while_the_door_is_open_cancels_it():
+    r = Rig()
+    r.ev(1000, EV_DOOR, True)  # forced (locked): alarm, held-open due at 61000
+    assert r.core.deadline(T_HELD) == 61000
+    r.ev(2000, EV_CONFIG, {"held_open_ms": 0})
+    assert r.core.deadline(T_HELD) is None
+    r.advance(200000)
+    assert "HELD_OPEN" not in " ".join(r.log)
+    # set again while still open: counted from the opening
+    r.ev(200000, EV_CONFIG, {"held_open_ms": 30000})
+    assert r.core.deadline(T_HELD) == 31000
+    r.advance(200000)
+    assert r.log[-1] == "200000 HELD_OPEN"
+    r.ev(300000, EV_CONFIG, {"held_open_ms": 5000})  # it went off already: no second one
+    r.advance(400000)
+    assert r.log[-1] == "300000 CONFIG held_open_ms=5000"
+
+
+def test_manual_calibration_ending_unlocked_arms_the_relock():
+    r = Rig(cal=None, pos=1800)
+    r.ev(1000, EV_CALIBRATE, "manual")
+    r.ev(2000, EV_POSITION, 600)
+    r.ev(2500, EV_CALIBRATE, "mark")
+    r.ev(4000, EV_POSITION, 2900)
+    r.ev(4500, EV_CALIBRATE, "mark")
+    assert r.core.state == UNLOCKED and r.core.deadline(T_AUTOLOCK) == 14500
+    r.advance(14500)
+    assert r.drives() == [(14500, -1)]
+
+
+def test_cancelling_auto_calibration_after_the_unlock_sweep_arms_the_relock():
+    r = Rig(pos=LOCK_POS)
+    r.ev(1000, EV_CALIBRATE, "auto")
+    r.ev(1400, EV_POSITION, UNLOCK_POS)
+    r.ev(1500, EV_STALL)  # unlock end stop; now sweeping to the lock end
+    r.ev(1600, EV_CALIBRATE, "cancel")
+    assert r.log[-1] == "1600 CAL_FAIL cancelled" and r.core.state == UNLOCKED
+    assert r.core.deadline(T_AUTOLOCK) == 11600 and r.motor == 0
+
+
+def test_an_abandoned_manual_calibration_times_out():
+    r = Rig(cal=None, pos=1800, keys=None)
+    r.ev(1000, EV_CALIBRATE, "manual")
+    assert r.core.deadline(T_MOTION) == 301000
+    r.ev(2000, EV_POSITION, 600)
+    r.ev(2500, EV_CALIBRATE, "mark")  # the first mark gives the installer the time again
+    assert r.core.deadline(T_MOTION) == 302500
+    r.advance(302500)
+    assert r.log[-1] == "302500 CAL_FAIL timeout" and r.core.state == UNCALIBRATED
+    r.ev(303000, EV_BUTTON)
+    assert r.log[-1] == "303000 REFUSED uncalibrated"  # no longer "calibrating"
 
 
 def test_position_edges_follow_calibration_and_zone_setting():

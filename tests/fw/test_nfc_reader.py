@@ -6,6 +6,7 @@ from fwcheck import raises
 from pn532fakes import FakeChip, FakeUart, FakeI2c, chip_frame
 from drivers import pn532 as P
 from lockshell import nfc
+from lockctl.codes import KIND_FELICA, KIND_ISO14443A, KIND_ISO_DEP, KIND_PHONE, R_BAD_MAC, R_NO_ANSWER, R_NO_APP, R_UNKNOWN_PHONE
 
 SAM = chip_frame(0x15)
 FW = chip_frame(0x03, b"\x32\x01\x06\x07")
@@ -103,7 +104,7 @@ def test_type_a_card_reported_once_while_held_and_again_after_re_tap():
     evs = step(rd, 0, 150, [])
     chip.a_card = list_a(b"\x04\x51\x2a\x1a\x7c\x5d\x80")
     evs = step(rd, 150, 1000, evs)
-    assert evs == [("card", "iso14443a", "04512A1A7C5D80")]
+    assert evs == [("card", KIND_ISO14443A, "04512A1A7C5D80")]
     assert chip.cmds.count(0x52) >= 4  # released after each list that found it
     chip.a_card = None
     step(rd, 1000, 1200)  # one A poll without it (at 1000; 1100 is FeliCa): still present
@@ -114,7 +115,7 @@ def test_type_a_card_reported_once_while_held_and_again_after_re_tap():
     step(rd, 1600, 2000)  # two A polls without it: gone
     chip.a_card = list_a(b"\x04\x51\x2a\x1a\x7c\x5d\x80")
     evs = step(rd, 2000, 2400, [])
-    assert evs == [("card", "iso14443a", "04512A1A7C5D80")]
+    assert evs == [("card", KIND_ISO14443A, "04512A1A7C5D80")]
 
 
 def test_another_card_is_a_new_presentation():
@@ -123,15 +124,15 @@ def test_another_card_is_a_new_presentation():
     evs = step(rd, 0, 300, [])
     chip.a_card = list_a(b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x10", sak=0)
     evs = step(rd, 300, 600, evs)
-    assert evs == [("card", "iso14443a", "DEADBEEF"), ("card", "iso14443a", "01020304050607080910")]
+    assert evs == [("card", KIND_ISO14443A, "DEADBEEF"), ("card", KIND_ISO14443A, "01020304050607080910")]
 
 
 def test_felica_reports_idm_and_system_code():
     rd, chip, uart, eng = rig(interval_ms=100)
     chip.f_card = list_f(b"\x01\x01\x4e\x1f\x2d\x3c\x4b\x5a")
     evs = step(rd, 0, 1000, [])
-    assert evs == [("card", "felica", "01014E1F2D3C4B5A")]
-    assert rd.sys_code == 0x0003 and rd.kind == "felica"
+    assert evs == [("card", KIND_FELICA, "01014E1F2D3C4B5A")]
+    assert rd.sys_code == 0x0003 and rd.kind == KIND_FELICA
 
 
 def test_phone_is_iso_dep_and_other_iso14443_4_is_type_a():
@@ -139,12 +140,12 @@ def test_phone_is_iso_dep_and_other_iso14443_4_is_type_a():
     ats = b"\x05\x78\x80\x70\x02"
     chip.a_card = list_a(b"\x08\x12\x34\x56", sak=0x20, ats=ats)
     evs = step(rd, 0, 300, [])
-    assert evs == [("card", "iso-dep", "08123456")] and rd.tg == 1
+    assert evs == [("card", KIND_ISO_DEP, "08123456")] and rd.tg == 1
     chip.a_card = None
     step(rd, 300, 800)
     chip.a_card = list_a(b"\x04\x11\x22\x33\x44\x55\x66", sak=0x20, ats=ats)  # a DESFire-like card
     evs = step(rd, 800, 1100, [])
-    assert evs == [("card", "iso14443a", "04112233445566")]
+    assert evs == [("card", KIND_ISO14443A, "04112233445566")]
 
 
 def test_a_and_felica_at_once_both_reported():
@@ -152,7 +153,7 @@ def test_a_and_felica_at_once_both_reported():
     chip.a_card = list_a(b"\xde\xad\xbe\xef")
     chip.f_card = list_f(b"\x01\x01\x4e\x1f\x2d\x3c\x4b\x5a")
     evs = step(rd, 0, 1000, [])
-    assert evs == [("card", "iso14443a", "DEADBEEF"), ("card", "felica", "01014E1F2D3C4B5A")]
+    assert evs == [("card", KIND_ISO14443A, "DEADBEEF"), ("card", KIND_FELICA, "01014E1F2D3C4B5A")]
 
 
 def test_silent_reader_goes_down_with_back_off_then_up():
@@ -165,7 +166,7 @@ def test_silent_reader_goes_down_with_back_off_then_up():
     chip.silent = False
     chip.a_card = list_a(b"\xde\xad\xbe\xef")
     evs = step(rd, 3000, 4000, [])
-    assert evs == [("up",), ("card", "iso14443a", "DEADBEEF")]
+    assert evs == [("up",), ("card", KIND_ISO14443A, "DEADBEEF")]
     assert not rd.down and rd.fails == 0
 
 
@@ -208,7 +209,7 @@ def test_i2c_link_works_too():
     rd = nfc.NfcReader(eng, interval_ms=100)
     chip.a_card = list_a(b"\xde\xad\xbe\xef")
     evs = step(rd, 0, 500, [])
-    assert evs == [("card", "iso14443a", "DEADBEEF")]
+    assert evs == [("card", KIND_ISO14443A, "DEADBEEF")]
     assert chip.cmds[:3] == [0x14, 0x02, 0x32]
 
 
@@ -244,7 +245,7 @@ def test_no_allocation_per_poll_over_i2c_while_down_and_with_a_held_card():
     assert n is None or n == 0, n
     chip.a_card = list_a(b"\xde\xad\xbe\xef")  # held: reported once (that allocates), then nothing
     evs = step(rd, 1200, 1300, [])
-    assert evs == [("card", "iso14443a", "DEADBEEF")]
+    assert evs == [("card", KIND_ISO14443A, "DEADBEEF")]
     n = alloc_bytes(loop(1300))
     assert n is None or n == 0, n
     chip.a_card = None
@@ -299,7 +300,7 @@ def apdus(chip):
 def test_phone_with_a_good_answer_is_a_phone_card():
     rd, chip = phone_rig(good_answers())
     evs = step(rd, 0, 300, [])
-    assert evs == [("card", "phone", PID_HEX)] and rd.kind == "phone"
+    assert evs == [("card", KIND_PHONE, PID_HEX)] and rd.kind == KIND_PHONE
     a = apdus(chip)
     assert a[0] == b"\x00\xa4\x04\x00\x08\xf0DOORKIT\x00"
     assert a[1] == b"\x80\x10\x00\x00\x10" + CHAL + b"\x20"
@@ -312,36 +313,36 @@ def test_phone_held_is_decided_once_even_when_its_uid_changes():
     evs = step(rd, 0, 300, [])
     chip.a_card = list_a(b"\x08\x99\x88\x77", sak=0x20, ats=PHONE_ATS)  # a new random UID
     evs = step(rd, 300, 1500, evs)
-    assert evs == [("card", "phone", PID_HEX)]
+    assert evs == [("card", KIND_PHONE, PID_HEX)]
     assert len(apdus(chip)) == 2
     chip.a_card = None
     step(rd, 1500, 2000)  # gone
     chip.a_card = list_a(b"\x08\x01\x02\x03", sak=0x20, ats=PHONE_ATS)
     chip.sent[0x40] = 0
     evs = step(rd, 2000, 2300, [])
-    assert evs == [("card", "phone", PID_HEX)] and len(apdus(chip)) == 4
+    assert evs == [("card", KIND_PHONE, PID_HEX)] and len(apdus(chip)) == 4
 
 
 def test_phone_with_a_wrong_key_is_refused_bad_mac():
     rd, chip = phone_rig(good_answers(key=bytes(32)))
-    assert step(rd, 0, 1000, []) == [("refused", "phone", PID_HEX, "bad-mac")]
+    assert step(rd, 0, 1000, []) == [("refused", KIND_PHONE, PID_HEX, R_BAD_MAC)]
 
 
 def test_unknown_phone_is_refused_without_a_challenge():
     rd, chip = phone_rig([xd(b"stranger\x90\x00")])
-    assert step(rd, 0, 1000, []) == [("refused", "phone", "737472616E676572", "unknown-phone")]
+    assert step(rd, 0, 1000, []) == [("refused", KIND_PHONE, "737472616E676572", R_UNKNOWN_PHONE)]
     assert len(apdus(chip)) == 1
 
 
 def test_iso_dep_without_the_app_is_refused_no_app_with_its_uid():
     rd, chip = phone_rig([xd(b"\x6a\x82")])
-    assert step(rd, 0, 1000, []) == [("refused", "phone", "08123456", "no-app")]
+    assert step(rd, 0, 1000, []) == [("refused", KIND_PHONE, "08123456", R_NO_APP)]
 
 
 def test_phone_that_does_not_answer_is_refused_no_answer():
     rd, chip = phone_rig([chip_frame(0x41, b"\x01")])  # InDataExchange status 01: timeout
     evs = step(rd, 0, 1000, [])
-    assert evs == [("refused", "phone", "08123456", "no-answer")]
+    assert evs == [("refused", KIND_PHONE, "08123456", R_NO_ANSWER)]
     assert 0x52 in chip.cmds[chip.cmds.index(0x40):]
     assert rd.errors == 0 and rd.inits == 1 and not rd.down
 
@@ -363,7 +364,7 @@ def run_stalled(rd, chip, t1):
 def test_phone_time_limit_aborts_the_exchange():
     rd, chip = phone_rig([xd(PID + b"\x90\x00")], phone_ms=200)  # step_ms 500: the limit comes first
     evs = run_stalled(rd, chip, 1000)
-    assert evs == [("refused", "phone", PID_HEX, "no-answer")]
+    assert evs == [("refused", KIND_PHONE, PID_HEX, R_NO_ANSWER)]
     assert chip.aborts >= 1 and len(apdus(chip)) == 2
     i = chip.cmds.index(0x40)
     assert chip.cmds[i:i + 3] == [0x40, 0x40, 0x52]  # aborted, released: the chip was fine
@@ -373,14 +374,14 @@ def test_phone_time_limit_aborts_the_exchange():
 def test_phone_step_timeout_is_no_answer_then_the_reader_starts_again():
     rd, chip = phone_rig([xd(PID + b"\x90\x00")], step_ms=50)
     evs = run_stalled(rd, chip, 1500)
-    assert evs == [("refused", "phone", PID_HEX, "no-answer")]  # decided once, held afterwards
+    assert evs == [("refused", KIND_PHONE, PID_HEX, R_NO_ANSWER)]  # decided once, held afterwards
     assert rd.errors == 1 and rd.error == P.E_TIMEOUT and rd.inits == 2 and not rd.down
 
 
 def test_without_phone_auth_a_phone_is_iso_dep():
     rd, chip, uart, eng = rig(interval_ms=100)
     chip.a_card = list_a(b"\x08\x12\x34\x56", sak=0x20, ats=PHONE_ATS)
-    assert step(rd, 0, 300, []) == [("card", "iso-dep", "08123456")]
+    assert step(rd, 0, 300, []) == [("card", KIND_ISO_DEP, "08123456")]
     assert 0x40 not in chip.cmds
 
 
@@ -388,7 +389,7 @@ def test_reader_builds_phone_auth_from_keys_and_door():
     rd, chip, uart, eng = rig(interval_ms=100, phone_auth=(PH.PhoneKeys([(PID, KEY)]), DOOR), rand=rand)
     chip.a_card = list_a(b"\x08\x12\x34\x56", sak=0x20, ats=PHONE_ATS)
     chip.replies[0x40] = good_answers()
-    assert step(rd, 0, 300, []) == [("card", "phone", PID_HEX)]
+    assert step(rd, 0, 300, []) == [("card", KIND_PHONE, PID_HEX)]
 
 
 def test_no_allocation_per_poll_without_a_card_with_phone_auth():
@@ -404,5 +405,5 @@ def test_phone_exchange_refused_by_the_engine_is_still_one_decision():
     rd, chip = phone_rig(good_answers())
     rd.eng.start_exchange = lambda *a, **k: P.E_INUSE
     evs = step(rd, 0, 1000, [])
-    assert evs == [("refused", "phone", "08123456", "no-answer")]
+    assert evs == [("refused", KIND_PHONE, "08123456", R_NO_ANSWER)]
     assert rd.errors == 1 and rd.error == P.E_INUSE and not rd.down

@@ -61,13 +61,13 @@ def test_parse_select():
     assert PH.parse_select(PID + OK) == (PID, None)
     assert PH.parse_select(bytearray(b"0123456789abcdef" + OK)) == (b"0123456789abcdef", None)
     assert PH.parse_select(memoryview(PID + OK)) == (PID, None)
-    assert PH.parse_select(b"\x6a\x82") == (None, "no-app")
-    assert PH.parse_select(PID + b"\x6a\x82") == (None, "no-app")
-    assert PH.parse_select(b"") == (None, "no-app")
-    assert PH.parse_select(b"\x90") == (None, "no-app")
-    assert PH.parse_select(OK) == (None, "bad-answer")  # no id
-    assert PH.parse_select(b"1234567" + OK) == (None, "bad-answer")  # 7 bytes
-    assert PH.parse_select(b"0123456789abcdefX" + OK) == (None, "bad-answer")  # 17 bytes
+    assert PH.parse_select(b"\x6a\x82") == (None, PH.NO_APP)
+    assert PH.parse_select(PID + b"\x6a\x82") == (None, PH.NO_APP)
+    assert PH.parse_select(b"") == (None, PH.NO_APP)
+    assert PH.parse_select(b"\x90") == (None, PH.NO_APP)
+    assert PH.parse_select(OK) == (None, PH.BAD_ANSWER)  # no id
+    assert PH.parse_select(b"1234567" + OK) == (None, PH.BAD_ANSWER)  # 7 bytes
+    assert PH.parse_select(b"0123456789abcdefX" + OK) == (None, PH.BAD_ANSWER)  # 17 bytes
 
 
 def test_mac_matches_cpython_constant():
@@ -85,20 +85,20 @@ def test_verify_reasons():
     ks = keys()
     c = bytes(range(16))
     mac = hexb(MAC0)
-    assert PH.verify(mac + OK, b"PHONE-99", c, DOOR, ks) == (None, "unknown-phone")
-    assert PH.verify(mac + OK, PID, bytes(range(16, 32)), DOOR, ks) == (None, "bad-mac")  # replay
-    assert PH.verify(hexb(MAC1) + OK, PID, c, DOOR, ks) == (None, "bad-mac")
-    assert PH.verify(mac + OK, PID, c, b"DOOR-0002", ks) == (None, "bad-mac")  # another door
+    assert PH.verify(mac + OK, b"PHONE-99", c, DOOR, ks) == (None, PH.UNKNOWN_PHONE)
+    assert PH.verify(mac + OK, PID, bytes(range(16, 32)), DOOR, ks) == (None, PH.BAD_MAC)  # replay
+    assert PH.verify(hexb(MAC1) + OK, PID, c, DOOR, ks) == (None, PH.BAD_MAC)
+    assert PH.verify(mac + OK, PID, c, b"DOOR-0002", ks) == (None, PH.BAD_MAC)  # another door
     wrong = hmac_sha256(OTHER_KEY, c, DOOR)
-    assert PH.verify(wrong + OK, PID, c, DOOR, ks) == (None, "bad-mac")
+    assert PH.verify(wrong + OK, PID, c, DOOR, ks) == (None, PH.BAD_MAC)
     flipped = bytearray(mac)
     flipped[31] ^= 1
-    assert PH.verify(bytes(flipped) + OK, PID, c, DOOR, ks) == (None, "bad-mac")
-    assert PH.verify(mac + b"\x6f\x00", PID, c, DOOR, ks) == (None, "bad-answer")
-    assert PH.verify(mac[:31] + OK, PID, c, DOOR, ks) == (None, "bad-answer")
-    assert PH.verify(mac + b"\x00" + OK, PID, c, DOOR, ks) == (None, "bad-answer")
-    assert PH.verify(b"", PID, c, DOOR, ks) == (None, "bad-answer")
-    assert PH.verify(OK, PID, c, DOOR, ks) == (None, "bad-answer")
+    assert PH.verify(bytes(flipped) + OK, PID, c, DOOR, ks) == (None, PH.BAD_MAC)
+    assert PH.verify(mac + b"\x6f\x00", PID, c, DOOR, ks) == (None, PH.BAD_ANSWER)
+    assert PH.verify(mac[:31] + OK, PID, c, DOOR, ks) == (None, PH.BAD_ANSWER)
+    assert PH.verify(mac + b"\x00" + OK, PID, c, DOOR, ks) == (None, PH.BAD_ANSWER)
+    assert PH.verify(b"", PID, c, DOOR, ks) == (None, PH.BAD_ANSWER)
+    assert PH.verify(OK, PID, c, DOOR, ks) == (None, PH.BAD_ANSWER)
 
 
 def test_phone_keys():
@@ -160,7 +160,7 @@ def test_auth_fresh_challenge_each_time_and_replay_fails():
         return recorded
 
     res, sent2 = present(auth, replayer)
-    assert res == (None, "bad-mac")
+    assert res == (None, PH.BAD_MAC)
     assert sent2[1][5:21] == bytes(range(16, 32)) != sent1[1][5:21]
     res, _ = present(auth, good_phone())  # the honest phone still works
     assert res == (PID, None)
@@ -168,31 +168,31 @@ def test_auth_fresh_challenge_each_time_and_replay_fails():
 
 def test_auth_wrong_key():
     auth = PH.PhoneAuth(keys(), DOOR, Rand())
-    assert present(auth, good_phone(OTHER_KEY))[0] == (None, "bad-mac")
+    assert present(auth, good_phone(OTHER_KEY))[0] == (None, PH.BAD_MAC)
 
 
 def test_auth_unknown_phone_skips_the_challenge():
     rnd = Rand()
     auth = PH.PhoneAuth(keys(), DOOR, rnd)
     res, sent = present(auth, good_phone(pid=b"STRANGER"))
-    assert res == (None, "unknown-phone") and len(sent) == 1 and rnd.calls == 0
+    assert res == (None, PH.UNKNOWN_PHONE) and len(sent) == 1 and rnd.calls == 0
     assert auth.phone_id == b"STRANGER"
 
 
 def test_auth_no_app_and_bad_answers():
     auth = PH.PhoneAuth(keys(), DOOR, Rand())
     res, sent = present(auth, lambda apdu: b"\x6a\x82")
-    assert res == (None, "no-app") and len(sent) == 1
+    assert res == (None, PH.NO_APP) and len(sent) == 1
     res, _ = present(auth, lambda apdu: b"\x12" * 20 + OK)  # 20-byte id
-    assert res == (None, "bad-answer")
+    assert res == (None, PH.BAD_ANSWER)
 
     def short_mac(apdu):
         return PID + OK if apdu[1] == 0xA4 else b"\x00" * 10 + OK
-    assert present(auth, short_mac)[0] == (None, "bad-answer")
+    assert present(auth, short_mac)[0] == (None, PH.BAD_ANSWER)
 
     def refuses(apdu):
         return PID + OK if apdu[1] == 0xA4 else b"\x69\x85"
-    assert present(auth, refuses)[0] == (None, "bad-answer")
+    assert present(auth, refuses)[0] == (None, PH.BAD_ANSWER)
 
 
 def test_auth_state_errors():
