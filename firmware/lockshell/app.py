@@ -170,20 +170,25 @@ class App:
     submit = feed  # an event from outside the board's own ports (installer, network, simulator)
 
     def fault(self, now_ms, code, kind, exc):
-        """Fail secure: brake the motor (it coasts BRAKE_MS later, so the knob turns by hand), log
-        FAULT (code, kind), rebuild the core from the store and the sensors as at boot (nothing
-        moves), count it. The same fault again within FAULT_QUIET_MS is counted, not logged."""
+        """Fail secure: brake a running motor (it coasts BRAKE_MS later, so the knob turns by hand),
+        log FAULT (code, kind), rebuild the core from the store and the sensors as at boot (nothing
+        moves), count it. The same fault again within FAULT_QUIET_MS is counted, not logged. A fault
+        reading an input (F_POLL) leaves the core as it is unless it was driving the motor: the core
+        was not touched, and an input that fails on every poll must not keep the knob braked."""
         self.faults += 1
         self.last_fault = exc
         motor = self.board.motor
-        motor.brake()
-        self._coast_at = now_ms + BRAKE_MS
+        if motor.running:
+            motor.brake()
+            self._coast_at = now_ms + BRAKE_MS
         key = (code, kind)
         logged = key != self._fault_key or now_ms - self._fault_t >= FAULT_QUIET_MS
         if logged:
             self._fault_key = key
             self._fault_t = now_ms
             self._record((now_ms, LOG_FAULT, key, None))
+        if code == F_POLL and not self.core.motor:
+            return
         tick = self._ticks(now_ms)
         try:
             self.signals.show(IND_CLEAR, tick)  # the new core starts with no alarm

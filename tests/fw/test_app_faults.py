@@ -1,0 +1,189 @@
+# Fail secure on a fault (runs on both runtimes): an exception injected into every event handler of
+# the core (before it does anything, and after it has half done its work), into carrying out the
+# actions and into reading an input. Each time the motor is braked at once and coasts BRAKE_MS
+# later (the knob turns by hand), FAULT is logged, the core is rebuilt from the store and the sensors
+# exactly as a boot would build it, nothing moves, and the lock goes on serving the button and the
+# knob. The store stays whole, so the board boots again from it.
+from apprig import Rig, LOCK, UNLOCK, CARD
+from lockshell.app import App, BRAKE_MS, FAULT_QUIET_MS
+from lockctl.core import LockCore
+from lockctl.record import format_record
+from lockctl.codes import (EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG,
+                           EV_CALIBRATE, EV_READER, LOG_FAULT, LOG_BOOT, F_CORE, F_ACTION, F_POLL)
+
+MP_HEAP = "96wK"  # the whole firmware shell: App + core + every driver (tests/conftest.py)
+
+FULL = 65535
+
+
+def _to_lock(r):
+    # unlocked, door shut, relock_on_boot off: a remote lock starts a move toward the lock end
+    r.app.submit(r.t, EV_REMOTE, ("lock", "admin"))
+
+
+def _unlocking(r):
+    r.app.submit(r.t, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+
+
+def _poll(r):
+    r.run_to(r.t + 5, 5)
+
+
+# handler name, event kind it serves, start position, door open, setup(rig), trigger(rig)
+CASES = (
+    ("_on_position", EV_POSITION, LOCK, False, _unlocking, lambda r: (r.set_pos(2000), _poll(r))),
+    ("_on_timer", EV_TIMER, UNLOCK, False, None, lambda r: r.run_to(10000, 5)),
+    ("_on_door_open", EV_DOOR, UNLOCK, False, _to_lock, lambda r: (r.door_pin.set(1), r.run_to(r.t + 40, 5))),
+    ("_on_door_close", EV_DOOR, UNLOCK, True, None, lambda r: (r.door_pin.set(0), r.run_to(r.t + 40, 5))),
+    ("_on_button", EV_BUTTON, LOCK, False, None, lambda r: (r.button_pin.set(0), r.run_to(r.t + 40, 5),
+                                                           r.button_pin.set(1), r.run_to(r.t + 5, 5))),
+    ("_on_stall", EV_STALL, LOCK, False, _unlocking, lambda r: (setattr(r.current, "value", 60000),
+                                                                  r.run_to(r.t + 300, 5))),
+    ("_on_credential", EV_CREDENTIAL, LOCK, False, None,
+     lambda r: r.app.submit(r.t, EV_CREDENTIAL, (CARD, "04A1B2C3"))),
+    ("_on_remote", EV_REMOTE, LOCK, False, None, lambda r: r.app.submit(r.t, EV_REMOTE, ("unlock", "admin"))),
+    ("_on_config", EV_CONFIG, LOCK, False, None, lambda r: r.app.submit(r.t, EV_CONFIG, {"auto_lock_ms": 5000})),
+    ("_on_reader", EV_READER, LOCK, False, None, lambda r: r.app.submit(r.t, EV_READER, -3)),
+    ("_on_calibrate", EV_CALIBRATE, LOCK, False, None, lambda r: r.app.submit(r.t, EV_CALIBRATE, "auto")),
+)
+
+
+class Injected(Exception):
+    pass
+
+
+def _inject(core, name, half_done):
+    original = getattr(core, name)
+
+    def broken(*args):
+        if half_done:
+            original(*args)  # the handler does its work (state changed, actions pending) ...
+        raise Injected(name)  # ... and then fails
+    setattr(core, name, broken)
+
+
+def _count_drives(r):
+    motor = r.app.board.motor
+    drive = motor.drive
+    r.drives = []
+
+    def counting(direction, now):
+        r.drives.append((r.t, direction))
+        drive(direction, now)
+    motor.drive = counting
+
+
+def _fresh_state(r):
+    """The state a boot from the same store and sensors gives."""
+    cfg, cal = r.store.load()
+    c = LockCore(cfg, cal)
+    c.boot(0, r.app.board.position.read(), r.app.board.door.value)
+    return c.state
+
+
+def _check_fail_secure(r, kind, running, code=F_CORE):
+    app = r.app
+    assert app.faults == 1, (kind, app.faults)
+    recs = app.log
+    i = [k for k in range(len(recs)) if recs[k][1] == LOG_FAULT]
+    assert len(i) == 1, [format_record(x) for x in recs]
+    k = i[0]
+    assert recs[k][2] == (code, kind), format_record(recs[k])
+    assert recs[k + 1][1] == LOG_BOOT  # the core was rebuilt, as at boot
+    assert app.core.state == _fresh_state(r), (app.core.state, _fresh_state(r))
+    # a running motor is braked at once; an idle one is left coasting (no stiff knob)
+    assert r.legs() == ((FULL, FULL) if running else (0, 0)), (kind, running, r.legs())
+    n = len(r.drives)
+    r.run_to(r.t + BRAKE_MS + 10, 5)
+    assert r.legs() == (0, 0)  # then coasting: the knob turns by hand
+    r.run_to(r.t + 5000, 5)
+    assert len(r.drives) == n and r.legs() == (0, 0)  # nothing moves by itself
+
+
+def _serves_button_and_knob(r):
+    # the button unlocks (serving egress) ...
+    r.button_pin.set(0)
+    r.run_to(r.t + 100, 5)
+    r.button_pin.set(1)
+    r.set_pos(UNLOCK)
+    r.run_to(r.t + 200, 5)
+    assert r.lines()[-1].endswith("UNLOCK button"), r.lines()[-3:]
+    # ... and a hand turn to the lock end is seen (the motor coasts: no stiff knob)
+    r.run_to(r.t + 300, 5)
+    r.set_pos(LOCK)
+    r.run_to(r.t + 100, 5)
+    assert r.lines()[-1].endswith("MANUAL_LOCK") and r.legs() == (0, 0), r.lines()[-3:]
+    # the store is whole: the board boots from it again
+    again = App(r.app.board, r.store, r.app.keys)
+    again.start(r.t)
+    assert format_record(again.log[0]).endswith("BOOT locked")
+
+
+def test_a_fault_in_every_core_handler_fails_secure():
+    for name, kind, pos, door_open, setup, trigger in CASES:
+        for half_done in (False, True):
+            r = Rig(pos=pos, door_open=door_open, config={"relock_on_boot": name == "_on_timer",
+                                                          "held_open_ms": 0})
+            _count_drives(r)
+            r.run_to(100, 5)
+            if setup is not None:
+                setup(r)
+                r.run_to(r.t + 50, 5)
+            _inject(r.app.core, name, half_done)
+            running = r.app.board.motor.running
+            trigger(r)
+            _check_fail_secure(r, kind, running)
+            if door_open or r.door_pin.level:
+                r.door_pin.set(0)
+                r.run_to(r.t + 100, 5)
+            _serves_button_and_knob(r)
+
+
+def test_a_fault_carrying_out_the_actions_fails_secure():
+    r = Rig(config={"relock_on_boot": False})
+    _count_drives(r)
+    store = r.store
+    save = store.save
+
+    def broken_save(what, data):
+        raise OSError(28)  # ENOSPC: the flash is full
+    store.save = broken_save
+    r.app.submit(100, EV_CONFIG, {"auto_lock_ms": 5000})
+    r.t = 100
+    _check_fail_secure(r, EV_CONFIG, False, F_ACTION)
+    assert r.app.core.cfg["auto_lock_ms"] == 3000  # rebuilt from the store: the change did not stick
+    store.save = save
+    _serves_button_and_knob(r)
+
+
+def test_a_fault_reading_an_input_fails_secure_and_repeats_quietly():
+    r = Rig(config={"relock_on_boot": False})
+    _count_drives(r)
+    r.run_to(100, 5)
+    r.button_pin.set(0)  # unlocking ...
+    r.run_to(200, 5)
+    r.button_pin.set(1)
+    assert r.app.core.motor == 1
+    pos = r.app.board.position
+    read = pos.read
+
+    def broken_read():
+        raise OSError(5)  # EIO: the ADC went away
+    pos.read = broken_read
+    r.run_to(205, 5)  # ... when the position sensor fails
+    app = r.app
+    assert app.faults >= 1 and r.legs() == (FULL, FULL)
+    recs = [x for x in app.log if x[1] == LOG_FAULT]
+    assert len(recs) == 1 and recs[0][2] == (F_POLL, 0)
+    # it keeps failing on every poll: counted, logged again only after FAULT_QUIET_MS; nothing
+    # moves and the motor is not braked again (the knob stays free to turn by hand)
+    r.run_to(205 + FAULT_QUIET_MS - 10, 5)
+    assert len([x for x in app.log if x[1] == LOG_FAULT]) == 1 and app.faults > 100
+    assert len(r.drives) == 1 and r.legs() == (0, 0) and app.core.motor == 0
+    r.run_to(205 + FAULT_QUIET_MS + 10, 5)
+    assert len([x for x in app.log if x[1] == LOG_FAULT]) == 2
+    pos.read = read  # repaired
+    r.run_to(r.t + 100, 5)
+    f = app.faults
+    _serves_button_and_knob(r)
+    assert app.faults == f
