@@ -47,7 +47,7 @@ from lockctl.core import LockCore
 from lockctl.record import EVENT_NAMES, state_name
 from lockctl.keys import KeyList
 from lockctl.codes import (
-    EV_DOOR, EV_POSITION, EV_CREDENTIAL, EV_TIMER, A_LOG, LOCKED, KIND_ISO14443A, KIND_PHONE,
+    EV_DOOR, EV_POSITION, EV_CREDENTIAL, A_LOG, LOCKED, KIND_ISO14443A, KIND_PHONE,
 )
 from minidoor import MiniDoor, Lcg, LOCK, UNLOCK
 

@@ -14,7 +14,7 @@ from drivers.motor import HBridgeMotor
 from lockctl.core import LockCore
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER,
-    A_DRIVE, A_STOP, A_LOG, LOCKED, UNLOCKED, JAMMED, TOWARD_LOCK, TOWARD_UNLOCK,
+    A_DRIVE, A_STOP, A_LOG, TOWARD_LOCK, TOWARD_UNLOCK,
 )
 
 LOCK = 800  # pot counts at the lock end stop (the sim world's default: 800 + 30 counts/deg x 0 deg)
@@ -231,14 +231,3 @@ class MiniDoor:
     def unjam(self):
         self.jam_drives = 0
         self.jammed_move = False
-
-    def settled_state_ok(self):
-        """After settle(): motor off and the state matches where the knob is."""
-        st = self.core.state
-        if self.motor != 0:
-            return False
-        if st == LOCKED:
-            return self.pos <= BOLT
-        if st == UNLOCKED:
-            return True
-        return st == JAMMED

@@ -11,7 +11,7 @@ import pytest
 
 import doorkit  # noqa: F401  (firmware/ on sys.path)
 from doorkit.sim.phone import DOORKIT_AID, PhoneApp, mac
-from doorkit.sim.pn532 import Clock, PN532Emulator, TypeA, mifare_classic, phone
+from doorkit.sim.pn532 import TypeA, mifare_classic, phone
 from drivers import pn532 as P
 from lockctl import phone as PH
 from test_pn532_emulator import Rig as DriverRig

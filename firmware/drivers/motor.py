@@ -56,12 +56,6 @@ class HBridgeMotor:
     def inrush_ms(self):
         return self._inrush_ms
 
-    @property
-    def watching(self):
-        """True while poll() compares the current with stall_u16 (driving, past the inrush window,
-        not yet reported): a rise of the current is seen at the next poll."""
-        return self.direction != 0 and self._adc is not None and not self._reported and self._inrush_done
-
     def next_deadline(self):
         """The tick at which poll() can next change its mind with the current unchanged: the end of
         the inrush window, or the end of a stall window under way; None otherwise."""

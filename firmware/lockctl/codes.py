@@ -58,7 +58,6 @@ IND_CLEAR = const(4)
 IND_LOCKED = const(5)
 IND_UNLOCKED = const(6)
 IND_CALIBRATE = const(7)
-IND_LAST = const(7)
 
 # --- event log record codes (record = (t_ms, code, arg, who); docs/records.md) -----------------
 LOG_BOOT = const(1)  # arg: state (UNLOCKED, ...) found at boot
@@ -83,7 +82,6 @@ LOG_READER_DOWN = const(19)  # the card reader stopped answering; arg: its (nega
 LOG_READER_UP = const(20)  # it answers again
 LOG_FAULT = const(21)  # the shell caught a fault; arg: (F_*, EV_* being handled or 0); the core was
 #                        rebuilt from the sensors
-LOG_LAST = const(21)
 
 # --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
 # credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15
@@ -99,7 +97,6 @@ SRC_REMOTE = const(17)
 SRC_AUTO = const(18)  # auto-lock after the door closed
 SRC_RELOCK = const(19)  # relock after an unlock with no door opening
 SRC_BOOT = const(20)  # relock of a door found closed and unlocked at boot (after relock_ms)
-SRC_LAST = const(20)
 
 # --- reasons (REFUSED, DENIED, RETRY, ABORT, CAL_FAIL arg) -------------------------------------
 R_UNCALIBRATED = const(1)
@@ -128,4 +125,3 @@ R_LAST = const(20)
 F_CORE = const(1)  # an exception inside the core while it handled an event
 F_ACTION = const(2)  # an exception carrying out the core's actions (motor, store, indicator)
 F_POLL = const(3)  # an exception reading the inputs or the reader
-F_LAST = const(3)

@@ -26,10 +26,6 @@ class KeyList:
         """Forget a key; returns True if it was enrolled."""
         return self._keys.pop((kind, ident), None) is not None
 
-    def user_of(self, kind, ident):
-        """The user a key is enrolled for, or None."""
-        return self._keys.get((kind, ident))
-
     def check(self, kind, ident, now):
         user = self._keys.get((kind, ident))
         if user is None:

@@ -11,7 +11,7 @@
 from micropython import const
 
 from drivers.ticks import ticks_diff, ticks_add
-from lockctl.codes import IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE
+from lockctl.codes import IND_OK, IND_ALARM, IND_CLEAR, IND_CALIBRATE
 
 ALARM_SOUND_MS = const(30000)
 

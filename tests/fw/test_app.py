@@ -5,8 +5,7 @@ from apprig import Rig, LOCK, UNLOCK, CARD
 from fakes import FakePWM
 from fwcheck import raises
 from lockshell.app import BRAKE_MS
-from lockctl.record import format_record
-from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING, UNLOCKED, KIND_FELICA
+from lockctl.codes import EV_CALIBRATE, EV_CONFIG, EV_CREDENTIAL, UNLOCKING, KIND_FELICA
 
 MP_HEAP = "96wK"  # the whole firmware shell: App + core + every driver (tests/conftest.py)
 

@@ -4,7 +4,6 @@
 import asyncio
 
 from apprig import Rig, LOCK, UNLOCK
-from fwcheck import raises
 from lockshell.app import run, IDLE_MS, PERIOD_MS
 from lockctl.record import format_record
 from lockctl.codes import UNLOCKED

@@ -645,7 +645,6 @@ def test_credential_refused_by_the_reader_is_denied_with_its_reason():
 
 
 def test_rebase_keeps_pending_timers_in_step():
-    from lockctl.codes import T_AUTOLOCK
     r = Rig(pos=UNLOCK_POS)
     r.ev(1000, EV_DOOR, True)
     r.ev(2000, EV_DOOR, False)  # auto-lock due at 5000

@@ -1,5 +1,5 @@
 # Calibration (automatic and manual) and settings changes, through the public core API.
-from corekit import Rig, LOCK_POS, UNLOCK_POS, MID_POS
+from corekit import Rig, LOCK_POS, UNLOCK_POS
 from fwcheck import raises
 from lockctl.core import LockError
 from lockctl.codes import (
