@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo sim test bench clean
+.PHONY: demo sim test bench nightly clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# the property tests with 20x the examples of the default run (thousands per property)
+nightly: $(STAMP)
+	DOORKIT_PROFILE=nightly $(PY) -m pytest -q tests/test_core_properties.py tests/test_hmac256_vs_cpython.py tests/test_pn532_emulator.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

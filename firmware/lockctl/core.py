@@ -135,7 +135,7 @@ class LockCore:
             raise LockError("boot() first")
         if type(now) is not int or now < self.now:
             raise LockError("time must be an int that never goes backwards")
-        self._check_event(kind, arg)
+        arg = self._check_event(kind, arg)
         self.now = now
         self._out = None
         if kind == EV_POSITION:
@@ -238,6 +238,8 @@ class LockCore:
             raise LockError("position must be an int or None")
 
     def _check_event(self, kind, arg):
+        """Raise LockError for a malformed event; return its argument (a settings change: the
+        checked copy)."""
         if type(kind) is not int or kind < EV_DOOR or kind > EV_LAST:
             raise LockError("unknown event kind %r" % (kind,))
         if kind == EV_DOOR:
@@ -265,6 +267,7 @@ class LockCore:
             span = changes.get("min_span")
             if span is not None and self.cal is not None and abs(self.cal[1] - self.cal[0]) < span:
                 raise LockError("min_span above the current calibration span")
+            return changes
         elif kind == EV_CALIBRATE:
             if arg != "auto" and arg != "manual" and arg != "mark" and arg != "cancel":
                 raise LockError("calibrate takes auto, manual, mark or cancel")
@@ -274,6 +277,7 @@ class LockCore:
         elif kind == EV_READER:
             if type(arg) is not int or arg > 0:
                 raise LockError("reader status must be 0 (up) or a negative error code")
+        return arg
 
     # ------------------------------------------------------------------ small helpers
     def _take(self):
@@ -643,7 +647,6 @@ class LockCore:
         self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)
 
     def _on_config(self, changes):
-        changes = _config.check(changes)
         before = self.cfg["auto_lock"]
         self.cfg.update(changes)
         for k in sorted(changes):
