@@ -401,3 +401,35 @@ def test_time_limits_and_exact_ms():
         parse_duration("0.0001s")
     for ms in (0, 1, 999, 1000, 1500, 60000, 90000, 3600000, 86400000, 123456789):
         assert parse_duration(scenario.fmt_ms(ms)) == ms
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=os.path.basename)
+def test_running_in_slices_gives_the_same_log_and_output(path):
+    # the CLI runs in slices to show its progress line; slicing must not change a thing
+    scn = scenario.load(path)
+    whole = run(scn)
+    for chunk in (1, 7, 333, 10000):
+        if chunk == 1 and scn.until > 200000:
+            continue
+        sliced = scenario.finish(scenario.start(scn), chunk_ms=chunk)
+        assert sliced.log == whole.log and sliced.output == whole.output, chunk
+    # adaptive slices on a clock that says every slice took long (so they shrink) or no time (so they grow)
+    for step in (1.0, 0.0):
+        t = [0.0]
+
+        def clock():
+            t[0] += step
+            return t[0]
+        seen = []
+        res = scenario.finish(scenario.start(scn), progress=lambda now, until, r: seen.append(now), clock=clock)
+        assert res.log == whole.log and res.ok
+        assert seen == sorted(seen) and seen[-1] == scn.until and len(seen) > 1
+
+
+def test_output_streams_in_order_as_it_happens():
+    seen = []
+    res = run(parse(MINI.replace("at 1s card", "at 1s say here she comes\nat 1s card")),
+              on_output=lambda line, is_log: seen.append((line, is_log)))
+    assert [s for s, _ in seen] == res.output
+    assert [s for s, is_log in seen if is_log] == res.log
+    assert ("# 1000 here she comes", False) in seen
