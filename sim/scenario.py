@@ -430,6 +430,9 @@ def _finish_setup(scn, err):
         err("bolt_deg %g must lie above lock_deg %g and at most at unlock_deg %g%s"
             % (bolt, lock, unlock, "" if "bolt_deg" in scn.world else " (bolt_deg is 45 unless set)"),
             line_of("bolt_deg", "lock_deg", "unlock_deg"))
+    if int(w["i_free"]) >= int(w["i_stall"]):
+        err("i_free %d must be below i_stall %d (a stalled motor draws the most current)"
+            % (int(w["i_free"]), int(w["i_stall"])), line_of("i_free", "i_stall"))
     scn.stops = (lock, unlock)
     if isinstance(scn.bolt, float) and not lock <= scn.bolt <= unlock:
         err("bolt %g is outside the end stops (lock_deg %g .. unlock_deg %g)" % (scn.bolt, lock, unlock),

@@ -257,6 +257,7 @@ BAD_ARGS = [
     (["sim", "--seed", "\u0663"], "argument --seed: must be an integer"),
     (["sim", "--seed", "9" * 30], "argument --seed: must be an integer"),
     (["sim", "--seed"], "argument --seed: expected one argument"),
+    (["sim", "--script", ""], "--script needs a file name"),
     (["sim", "--script", DEMO, "--speed", "2"], "--speed is for the interactive door"),
     (["sim", "--script", DEMO, "--log-only", "-v"], "--log-only leaves out the '#' lines that -v adds"),
     (["sim", "--script", DEMO, "--script", DEMO], "--script is given twice"),

@@ -407,3 +407,38 @@ def test_in_a_pty_at_80x24_save_then_quit(tmp_path):
 def test_in_a_pty_below_80x24_it_says_too_small(tmp_path):
     rc, text = _pty_run(20, 60, [(b"q", None)], b"small", str(tmp_path))
     assert rc == 0 and "terminal" in text and "small" in text
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
+@pytest.mark.parametrize("term,why", [("no-such-terminal", "could not find terminal"),
+                                      ("dumb", "it cannot move the cursor")])
+def test_a_terminal_that_cannot_show_the_door_gets_one_line_and_exit_2(term, why):
+    import pty
+    master, slave = pty.openpty()
+    env = dict(os.environ, TERM=term)
+    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=slave,
+                         stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    out = b""
+    try:
+        p.wait(timeout=30)
+        while True:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    text = out.decode("utf-8", "replace")
+    assert p.returncode == 2
+    assert "doorkit sim: this terminal cannot show the door (TERM=%s: " % term in text and why in text
+    assert "Traceback" not in text

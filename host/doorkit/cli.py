@@ -118,6 +118,8 @@ def _usage(msg):
 
 def cmd_sim(args):
     if args.script is not None:
+        if not args.script:
+            return _usage("--script needs a file name")
         if args.speed is not None:
             return _usage("--speed is for the interactive door; a script runs as fast as it can")
         if args.log_only and args.verbose:

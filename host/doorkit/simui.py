@@ -67,11 +67,21 @@ _STATE_STYLE = {"locked": "good", "unlocked": "warn", "unlocking": "warn", "lock
                 "jammed": "bad", "uncalibrated": "bad", "calibrating": "warn"}
 
 
+class TerminalUnfit(Exception):
+    """The terminal cannot show the door (no cursor addressing)."""
+
+
 def run(seed=0, speed=1.0):
+    """The interactive door; returns the exit status (0 quit, 2 unusable terminal, 130 Ctrl-C)."""
     try:
         return curses.wrapper(_main, seed, speed)
     except KeyboardInterrupt:  # Ctrl-C: the terminal is restored by wrapper; leave quietly
         return 130
+    except (curses.error, TerminalUnfit) as e:
+        import sys
+        sys.stderr.write("doorkit sim: this terminal cannot show the door (TERM=%s: %s); try TERM=xterm, "
+                         "or run a scenario: doorkit sim --script FILE\n" % (os.environ.get("TERM", "unset"), e))
+        return 2
 
 
 def make_door(seed=0):
@@ -468,6 +478,8 @@ def colour_styles():
 
 
 def _main(stdscr, seed, speed):
+    if not curses.tigetstr("cup"):
+        raise TerminalUnfit("it cannot move the cursor")
     try:
         curses.curs_set(0)
     except curses.error:
