@@ -442,3 +442,20 @@ def test_a_terminal_that_cannot_show_the_door_gets_one_line_and_exit_2(term, why
     assert p.returncode == 2
     assert "doorkit sim: this terminal cannot show the door (TERM=%s: " % term in text and why in text
     assert "Traceback" not in text
+
+
+def test_scrolled_back_past_what_is_kept_the_view_stays_full(monkeypatch):
+    monkeypatch.setattr(simui, "LOG_KEEP", 20)
+    s = simui.Session(seed=1)
+    for _ in range(15):
+        s.key("a")
+        s.advance(10)
+    s.rows(80, 24)
+    s.key("HOME")
+    for _ in range(10):  # the oldest lines fall out of the kept 20 while the view is at the top
+        s.key("a")
+        s.advance(10)
+    t = text_rows(s)
+    i = next(i for i, x in enumerate(t) if x.startswith(" --- event log"))
+    shown = [x[1:] for x in t[i + 1:]]
+    assert len(shown) == s.page and shown == list(s.lines)[:s.page]

@@ -313,7 +313,8 @@ class Session:
     def save_here(self, folder="."):
         """save() to the first free doorkit-sim-N.scn in folder; says what happened."""
         for n in range(1, 10000):
-            path = os.path.join(folder, "doorkit-sim-%d.scn" % n)
+            name = "doorkit-sim-%d.scn" % n
+            path = name if folder == "." else os.path.join(folder, name)
             if os.path.exists(path):
                 continue
             try:
@@ -394,6 +395,7 @@ class Session:
         rows.append([(head + "-" * max(0, min(width, 100) - 1 - len(head)), "dim")])
         if height is not None:
             self.page = max(1, height - len(rows))
+            self.scroll = min(self.scroll, max(0, len(lines) - self.page))
             end = len(lines) - self.scroll
             for text in lines[max(0, end - self.page):end]:
                 rows.append([(" " + text, _line_style(text))])
