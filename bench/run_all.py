@@ -1,5 +1,6 @@
 """Runs every benchmark (each in its own process) and prints a markdown summary with the exact
 command behind each figure. `make bench` runs this; the raw results go to bench/out/results.json.
+While it runs, stderr says which benchmark starts and how long each took.
 
     .venv/bin/python bench/run_all.py            # full counts (about 3-4 minutes)
     .venv/bin/python bench/run_all.py --quick    # smaller counts, same figures (well under a minute)
@@ -23,14 +24,24 @@ def py_cmd():
     return rel if not rel.startswith("..") else exe
 
 
-def bench(script, args):
-    """Run bench/<script> args; returns (command text, RESULT dict)."""
+def bench(script, args, n=None, total=None, log=sys.stderr):
+    """Run bench/<script> args; returns (command text, RESULT dict). Says on log when it starts
+    and how long it took (n / total: its place in the run)."""
     cmd = [sys.executable, os.path.join(HERE, script)] + args
     text = " ".join([py_cmd(), "bench/" + script] + args)
+    where = "[%d/%d] " % (n, total) if n is not None else ""
+    log.write("bench: %s%s ...\n" % (where, text))
+    log.flush()
+    t0 = time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    dt = time.time() - t0
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
+            log.write("bench: %s%s took %.1f s\n" % (where, script, dt))
+            log.flush()
             return text, json.loads(line[7:])
+    log.write("bench: %s%s FAILED after %.1f s (exit %s)\n" % (where, script, dt, proc.returncode))
+    log.flush()
     raise RuntimeError("%s failed (exit %s):\n%s%s" % (text, proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:]))
 
 
@@ -58,12 +69,14 @@ def main(argv):
     res = {"machine": m}
     ev = ["--events", "50000"] if quick else []
     cyc = ["--cycles", "20000"] if quick else []
-    res["core_events"] = bench("core_events.py", ev)
-    res["office"] = bench("office.py", [])
-    res["endurance_board"] = bench("endurance.py", cyc)
-    res["endurance_core"] = bench("endurance.py", ["--core"] + cyc)
-    res["heap"] = bench("heap.py", ["--seconds", "10" if quick else "60"])
+    runs = [("core_events", "core_events.py", ev), ("office", "office.py", []),
+            ("endurance_board", "endurance.py", cyc), ("endurance_core", "endurance.py", ["--core"] + cyc),
+            ("heap", "heap.py", ["--seconds", "10" if quick else "60"]),
+            ("nfc_poll", "nfc_poll.py", ["--seconds", "10" if quick else "60"])]
+    for i, (key, script, args) in enumerate(runs, 1):
+        res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
+    sys.stderr.write("bench: all %d done in %.0f s\n" % (len(runs), res["total_s"]))
     os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
     with open(os.path.join(HERE, "out", "results.json"), "w") as f:
         json.dump(res, f, indent=1)
@@ -135,6 +148,28 @@ def main(argv):
       % (h["code_bytes"], h["objects_bytes"], h["steady_used"], h["heap_free"]))
     w("- allocated per App.poll in the steady state (10 ms polls, reader listing every 250 ms, no card): "
       "**%.1f B** over %d polls" % (h["alloc_per_poll"], h["polls"]))
+    cmd, r = res["nfc_poll"]
+    w("")
+    w("## NFC reader (`%s`)" % cmd)
+    w("")
+    w("NfcReader + PN532 driver over HSU, scripted chip on a fake UART, no card, polled every virtual ms.")
+    w("")
+    w("| runtime | polls | list cycles | per poll() | slowest poll() | per list cycle | heap per poll | errors |")
+    w("|---|---|---|---|---|---|---|---|")
+    for name, k in (("MicroPython %s unix, `-X heapsize=%s`" % (r["micropython_version"].split(" ")[0], r["heap"]),
+                     "micropython"), ("CPython %s" % m["python"], "cpython")):
+        c = r[k]
+        heap = ("%.1f B (reader object %d B)" % (c["alloc_bytes_per_poll"], c["heap_reader"])
+                if c["alloc_bytes_per_poll"] is not None else "-")
+        w("| %s | %d | %d | %.2f us | %d us | %.0f us | %s | %d |" % (name, c["polls"], c["cycles"], c["us_per_poll"],
+                                                                    c["us_worst_poll"], c["us_per_cycle"], heap,
+                                                                    c["errors"]))
+    w("")
+    w("| card (wire at 115200 baud, 10 bits a byte) | identity | bytes (host + chip) | wire time | emulated |")
+    w("|---|---|---|---|---|")
+    for name, x in r["wire_115200"].items():
+        w("| %s | %s | %g (%d + %d) | %.2f ms | %d ms |" % (name, x["ident"], x["bytes"], x["host_bytes"],
+                                                           x["chip_bytes"], x["wire_ms"], x["emulated_ms"]))
     print("\n".join(out))
 
 

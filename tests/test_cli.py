@@ -237,3 +237,182 @@ def test_interactive_door_in_a_pty_quits_with_q():
     assert p.returncode == 0
     text = out.decode("utf-8", "replace")
     assert "virtual" in text and "UNLOCK" in text
+
+
+# ---------------------------------------------------------------- bad arguments, streaming, Ctrl-C (issue 6)
+BAD_ARGS = [
+    (["sim", "--speed", "nan"], "argument --speed: must be a number in 0.0625..64"),
+    (["sim", "--speed", "inf"], "argument --speed: must be a number"),
+    (["sim", "--speed", "0"], "argument --speed: must be a number"),
+    (["sim", "--speed", "-2"], "argument --speed: must be a number"),
+    (["sim", "--speed", "100"], "argument --speed: must be a number"),
+    (["sim", "--speed", "1e1"], "argument --speed: must be a number"),
+    (["sim", "--step", "0"], "argument --step: must be a whole number of ms in 1..100, not '0'"),
+    (["sim", "--step", "-5"], "argument --step: must be a whole number of ms in 1..100, not '-5'"),
+    (["sim", "--step", "101"], "argument --step: must be a whole number of ms in 1..100"),
+    (["sim", "--step", "2.5"], "argument --step: must be a whole number of ms"),
+    (["sim", "--step", "nan"], "argument --step: must be a whole number of ms"),
+    (["sim", "--seed", "1e3"], "argument --seed: must be an integer"),
+    (["sim", "--seed", "1_0"], "argument --seed: must be an integer"),
+    (["sim", "--seed", "\u0663"], "argument --seed: must be an integer"),
+    (["sim", "--seed", "9" * 30], "argument --seed: must be an integer"),
+    (["sim", "--seed"], "argument --seed: expected one argument"),
+    (["sim", "--script", ""], "--script needs a file name"),
+    (["sim", "--script", DEMO, "--speed", "2"], "--speed is for the interactive door"),
+    (["sim", "--script", DEMO, "--log-only", "-v"], "--log-only leaves out the '#' lines that -v adds"),
+    (["sim", "--script", DEMO, "--script", DEMO], "--script is given twice"),
+    (["sim", "--script", DEMO, "--seed", "1", "--seed", "2"], "--seed is given twice"),
+    (["sim", "--step", "5"], "--step goes with --script FILE"),
+    (["sim", "--log-only"], "--log-only goes with --script FILE"),
+    (["sim", "-v"], "-v goes with --script FILE"),
+    (["sim", "--scr", DEMO], "unrecognized arguments: --scr"),
+    (["sim", "extra"], "unrecognized arguments: extra"),
+    (["simulate"], "invalid choice: 'simulate'"),
+]
+
+
+@pytest.mark.parametrize("args,msg", BAD_ARGS, ids=[" ".join(a[0][1:])[:30] or a[0][0] for a in BAD_ARGS])
+def test_bad_arguments_get_one_line_and_exit_2(args, msg):
+    r = sh(*args)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stdout == ""
+    assert len(r.stderr.splitlines()) == 1 and msg in r.stderr, r.stderr
+    assert "--help" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_script_output_without_a_terminal_has_no_progress_line():
+    r = sh("sim", "--script", DEMO)
+    assert r.returncode == 0 and "\r" not in r.stderr and "\r" not in r.stdout
+    assert r.stderr.splitlines() == ["%s: ok, 22 log lines as expected" % DEMO]
+
+
+LONG = """\
+nfc on
+calibrated yes
+key iso14443a DEADBEEF alice
+at 1s tap mifare
+at 300d tap mifare
+run until 366d
+"""
+
+
+def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exits_130(tmp_path):
+    import signal
+    p = tmp_path / "long.scn"
+    p.write_text(LONG)  # a reader polling for a year: hours of work
+    proc = subprocess.Popen([doorkit_exe(), "sim", "--script", str(p)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT)
+    try:
+        got = b""
+        end = time.monotonic() + 60  # a safety net for a broken build, not a measurement
+        while b"LOCK relock\n" not in got and time.monotonic() < end:
+            r, _, _ = select.select([proc.stdout], [], [], 0.1)
+            if r:
+                got += os.read(proc.stdout.fileno(), 65536)
+        assert proc.poll() is None, "the run ended early"
+        assert got.decode().splitlines()[:3] == ["0 BOOT locked", "1552 UNLOCK iso14443a alice", "12032 LOCK relock"]
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert (got + out).decode().splitlines() == ["0 BOOT locked", "1552 UNLOCK iso14443a alice", "12032 LOCK relock"]
+    err = err.decode()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("doorkit sim: %s: interrupted at " % p) and "ms of 31622400000 (virtual); 3 log lines so far" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
+def test_progress_line_on_a_terminal_only_on_stderr():
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([doorkit_exe(), "sim", "--script", DEMO], stdout=subprocess.PIPE, stderr=slave,
+                            stdin=subprocess.DEVNULL, cwd=ROOT)
+    os.close(slave)
+    err = b""
+    try:
+        out, _ = proc.communicate(timeout=60)
+        while True:
+            r, _, _ = select.select([master], [], [], 0.5)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"\r" not in out and out.decode().splitlines()[0] == "0 BOOT locked"
+    text = err.decode()
+    assert "\rdoorkit sim: " in text and " virtual (" in text and " log lines" in text
+    last = text.replace("\r\n", "\n").split("\r")[-1]  # the progress line is wiped before the verdict
+    assert last.strip() == "%s: ok, 22 log lines as expected" % DEMO
+
+
+def test_a_closed_output_pipe_exits_141_quietly():
+    r, w = os.pipe()
+    os.close(r)
+    proc = subprocess.Popen([doorkit_exe(), "sim", "--script", DEMO], stdout=w, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, cwd=ROOT)
+    os.close(w)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 141 and err == b""
+
+
+def test_a_refusal_at_run_time_comes_after_the_log_so_far(tmp_path):
+    p = tmp_path / "rt.scn"
+    p.write_text("calibrated yes\nat 1s button\nat 3s set min_span=5000\nrun until 5s\n")
+    r = sh("sim", "--script", str(p))
+    assert r.returncode == 2
+    assert r.stdout.splitlines() == ["0 BOOT locked", "1580 UNLOCK button"]
+    assert r.stderr == "doorkit sim: %s:3: at 3000, set min_span=5000: refused: min_span above the current " \
+                       "calibration span\n" % p
+
+
+def test_an_internal_error_is_one_line_and_exit_3(monkeypatch, capsys):
+    from doorkit.sim import scenario
+
+    def broken(path):
+        raise RuntimeError("something inside broke\nsecond line")
+    monkeypatch.setattr(scenario, "load", broken)
+    monkeypatch.delenv("DOORKIT_TRACEBACK", raising=False)
+    assert cli.main(["sim", "--script", DEMO]) == 3
+    err = capsys.readouterr().err
+    assert err == ("doorkit: internal error (RuntimeError: something inside broke); please report it "
+                   "(DOORKIT_TRACEBACK=1 shows where)\n")
+
+
+def test_progress_rewrites_one_line_at_most_every_period_and_clears_it():
+    import io
+
+    class Res:
+        log = ["a", "b"]
+    clock = [0.0]
+    s = io.StringIO()
+    bar = cli.Progress(s, clock=lambda: clock[0], every=0.2)
+    bar.update(1500, 30000, Res)
+    assert s.getvalue() == "\rdoorkit sim: 1.5 s of 30.0 s virtual (5%), 2 log lines"
+    clock[0] = 0.1
+    bar.update(2000, 30000, Res)  # too soon: not shown
+    assert s.getvalue().count("\r") == 1
+    clock[0] = 0.3
+    bar.update(7200000, 4 * 86400000, Res)
+    assert s.getvalue().endswith("\rdoorkit sim: 2.00 h of 4.00 d virtual (2%), 2 log lines")
+    n = len(s.getvalue())
+    width = len("doorkit sim: 2.00 h of 4.00 d virtual (2%), 2 log lines")
+    bar.clear()
+    assert s.getvalue()[n:] == "\r" + " " * width + "\r"
+    bar.clear()  # nothing shown: nothing written
+    assert s.getvalue()[n:].count("\r") == 2
+    clock[0] = 0.4
+    bar.update(7200000, 4 * 86400000, Res)
+    clock[0] = 0.7
+    bar.update(3000, 30000, Res)  # a shorter line than the one before is padded over it
+    short = "doorkit sim: 3.0 s of 30.0 s virtual (10%), 2 log lines"
+    assert s.getvalue().split("\r")[-1] == short + " " * (width - len(short))

@@ -270,3 +270,168 @@ def test_seed_changes_the_bounce_and_so_the_timestamps():
     logs = {tuple(run(parse(text % s)).log) for s in range(6)}
     assert len(logs) > 1
     assert run(parse(text % 1)).log == run(parse(text % 1)).log
+
+
+# ---------------------------------------------------------------- nonsense a file may say (issue 6)
+NONSENSE = [
+    ("world speed_dps=0\nrun until 1s\n", 1, "bad value for speed_dps: '0' is not a number in 1..100000"),
+    ("world speed_dps=-150\nrun until 1s\n", 1, "bad value for speed_dps: '-150'"),
+    ("world speed_dps=nan\nrun until 1s\n", 1, "bad value for speed_dps: 'nan'"),
+    ("world speed=inf\nrun until 1s\n", 1, "bad value for speed_dps: 'inf'"),
+    ("world speed=1e3\nrun until 1s\n", 1, "bad value for speed_dps: '1e3'"),
+    ("world noise=-1\nrun until 1s\n", 1, "bad value for noise: '-1' is not an integer in 0..4095"),
+    ("world i_noise=-1\nrun until 1s\n", 1, "bad value for i_noise"),
+    ("world i_stall=70000\nrun until 1s\n", 1, "bad value for i_stall: '70000' is not an integer in 0..65535"),
+    ("world door_gap=0\nrun until 1s\n", 1, "bad value for door_gap: '0' is not an integer in 1..10000"),
+    ("world inrush_ms=-5\nrun until 1s\n", 1, "bad value for inrush_ms"),
+    ("world noise=1_0\nrun until 1s\n", 1, "bad value for noise: '1_0'"),
+    ("world noise=\u0663\nrun until 1s\n", 1, "bad value for noise"),
+    ("world button_bounce=1-99999999999\nrun until 1s\n", 1, "bad value for button_bounce"),
+    ("world pot_per_deg=0\nrun until 1s\n", 1, "the pot would read the same at every angle"),
+    ("world i_stall=10000\nrun until 1s\n", 1, "i_free 15000 must be below i_stall 10000"),
+    ("world i_free=60000\nrun until 1s\n", 1, "i_free 60000 must be below i_stall 60000"),
+    ("world lock_deg=nan\nrun until 1s\n", 1, "bad value for lock_deg: 'nan'"),
+    ("world unlock_deg=1e400\nrun until 1s\n", 1, "bad value for unlock_deg"),
+    ("world unlock_deg=30\nrun until 1s\n", 1, "bolt_deg 45 must lie above lock_deg 0 and at most at unlock_deg 30"),
+    ("world lock_deg=50\nworld unlock_deg=40 bolt_deg=45\nrun until 1s\n", 2, "unlock_deg must be above lock_deg"),
+    ("world noise=1\nworld noise=2\nrun until 1s\n", 2, "world noise is given twice (first at line 1)"),
+    ("world speed=100 speed_dps=200\nrun until 1s\n", 1, "world speed_dps is given twice"),
+    ("bolt nan\nrun until 1s\n", 1, "bolt must be locked, unlocked or an angle in degrees, not 'nan'"),
+    ("bolt 999\nrun until 1s\n", 1, "bolt 999 is outside the end stops (lock_deg 0 .. unlock_deg 90)"),
+    ("bolt 95\nworld unlock_deg=100\nrun until 1s\n", None, "ok"),
+    ("bolt -1\nrun until 1s\n", 1, "bolt -1 is outside the end stops"),
+    ("seed 1\nseed 2\nrun until 1s\n", 2, "'seed' is given twice (first at line 1)"),
+    ("seed 1e3\nrun until 1s\n", 1, "expected 'seed <integer>'"),
+    ("seed 99999999999999999999999\nrun until 1s\n", 1, "is not an integer in"),
+    ("door open\ndoor closed\nrun until 1s\n", 2, "'door' is given twice"),
+    ("calibrated 5,5\nrun until 1s\n", 1, "5,5 is only 0 apart, below min_span 100"),
+    ("set min_span=3000\ncalibrated yes\nrun until 1s\n", 2, "(800, 3500) are only 2700 apart, below min_span 3000"),
+    ("world pot_per_deg=0.5\ncalibrated yes\nrun until 1s\n", 2, "below min_span"),
+    ("calibrated 5000,1\nrun until 1s\n", 1, "pot readings are 12-bit, 0..4095"),
+    ("calibrated -3,4000\nrun until 1s\n", 1, "calibrated takes yes, no or <lock>,<unlock>"),
+    ("set auto_lock_ms=1_000\nrun until 1s\n", 1, "auto_lock_ms must be an integer, not '1_000'"),
+    ("set auto_lock_ms=+5\nrun until 1s\n", 1, "auto_lock_ms must be an integer, not '+5'"),
+    ("set auto_lock_ms=5 auto_lock_ms=6\nrun until 1s\n", 1, "auto_lock_ms is given twice on this line"),
+    ("set auto_lock_ms=5\nset auto_lock_ms=6\nrun until 1s\n", 2, "auto_lock_ms is set twice (first at line 1)"),
+    ("at 1s turn 999\nrun until 2s\n", 1, "turn 999 is outside the end stops (lock_deg 0 .. unlock_deg 90)"),
+    ("world unlock_deg=100\nat 1s turn 95\nrun until 2s\n", None, "ok"),
+    ("at 1s turn nan\nrun until 2s\n", 1, "turn to lock, unlock or an angle in degrees, not 'nan'"),
+    ("at 1s turn inf\nrun until 2s\n", 1, "turn to lock, unlock or an angle in degrees, not 'inf'"),
+    ("at 1s turn lock 0\nrun until 2s\n", 1, "a hand turns the knob over 1 ms at least"),
+    ("at 1s jam at=999\nrun until 2s\n", 1, "jam at=999 is outside the end stops"),
+    ("at 1s jam at=1e400\nrun until 2s\n", 1, "bad value in 'at=1e400'"),
+    ("at 1s jam hold moves=2\nrun until 2s\n", 1, "'hold' (until unjam) and moves=<n> contradict"),
+    ("at 1s jam at=10 at=20\nrun until 2s\n", 1, "at is given twice"),
+    ("at 1s jam moves=99999999999\nrun until 2s\n", 1, "bad value in 'moves=99999999999'"),
+    ("at 1s revoke felica 01\nrun until 2s\n", 1, "revoke felica 01: no such key is enrolled at this point"),
+    ("key felica 01 a\nat 1s revoke felica 01\nat 2s revoke felica 01\nrun until 3s\n", 3, "no such key is enrolled"),
+    ("key felica 01 a\nat 1s revoke felica 01\nat 2s enroll felica 01 b\nat 3s revoke felica 01\nrun until 4s\n",
+     None, "ok"),
+    ("key felica 01 a\nat 1s enroll felica 01 b\nrun until 2s\n", 2, "key felica 01 is already registered (to a, line 1)"),
+    ("at 1s enroll felica 01 b\nat 2s enroll felica 01 c\nrun until 3s\n", 2, "already registered (to b, line 1)"),
+    ("at 1e400 button\nrun until 2s\n", 1, "not a time: '1e400'"),
+    ("at 1s button\nrun until 100000d\n", 2, "time '100000d' is beyond the simulator's limit of 366d"),
+    ("at 366d button\nrun until +1s\n", 2, "+1s after 31622400000 ms is beyond the simulator's limit of 366d"),
+    ("at %s.5s button\nrun until 2s\n" % ("9" * 400), 1, "is beyond the simulator's limit of 366d"),
+    ("at 1%s button\nrun until 2s\n" % ("0" * 5000), 1, "is beyond the simulator's limit of 366d"),
+    ("at 1s button 400d\nrun until 2s\n", 1, "beyond the simulator's limit"),
+    ("at \u0663s button\nrun until 2s\n", 1, "not a time"),
+    ("run until 1s\x00\n", 1, "control character U+0000 at column 13"),
+    ("seed 1\nrun until 1s\nexpect\n  0 BOOT\x07 locked\n", 4, "control character U+0007"),
+    ("seed 1\x0bseed 2\nrun until 1s\n", 1, "control character U+000B"),
+    ("seed 1\x0c\nrun until 1s\n", 1, "control character U+000C"),
+    ("seed 1\u0085seed 2\nrun until 1s\n", 1, "control character U+0085"),
+]
+
+
+@pytest.mark.parametrize("text,line,msg", NONSENSE, ids=[b[2][:40] for b in NONSENSE])
+def test_nonsense_is_refused_at_parse_time_with_file_and_line(text, line, msg):
+    if line is None:  # the sensible neighbour of a refusal: accepted, and it runs
+        scn = parse(text, "n.scn")
+        assert run(scn).log[0].split()[1] == "BOOT"
+        return
+    with pytest.raises(ScenarioError) as ei:
+        parse(text, "n.scn")
+    e = ei.value
+    assert (e.path, e.line) == ("n.scn", line), str(e)
+    assert msg in e.msg, str(e)
+    assert "\n" not in str(e)
+
+
+def test_line_numbers_count_newlines_only():
+    # form feeds and unicode line separators do not start a line (an editor would not either)
+    with pytest.raises(ScenarioError) as ei:
+        parse("seed 1\u2028\ncolour blue\nrun until 1s\n", "n.scn")
+    assert ei.value.line == 2 and "unknown setup line 'colour'" in ei.value.msg
+    scn = parse("seed 1\r\ncalibrated yes\r\nat 1s button\r\nrun until 2s\r\n")  # CRLF is fine
+    assert scn.actions[0].line == 3 and scn.until == 2000
+    assert parse("\ufeffseed 4\nrun until 0\n").seed == 4  # a UTF-8 byte order mark is skipped
+
+
+@pytest.mark.parametrize("data,line,msg", [
+    (b"\xff\xfe\x00b\x00i\x00n", 1, "not UTF-8 text: byte 0xff at column 1"),
+    (b"seed 1\ncalibrated yes\n# caf\xe9\nrun until 1s\n", 3, "not UTF-8 text: byte 0xe9 at column 6"),
+    (b"seed 1\x00\nrun until 1s\n", 1, "control character U+0000 at column 7"),
+    (bytes(range(256)), 2, "not UTF-8 text: byte 0x80 at column 118"),
+])
+def test_binary_and_non_utf8_files_name_the_line(tmp_path, data, line, msg):
+    p = tmp_path / "b.scn"
+    p.write_bytes(data)
+    with pytest.raises(ScenarioError) as ei:
+        scenario.load(str(p))
+    assert ei.value.line == line and msg in ei.value.msg, str(ei.value)
+
+
+def test_a_huge_file_is_refused_without_reading_it_all(tmp_path):
+    p = tmp_path / "big.scn"
+    with open(p, "wb") as f:
+        f.truncate(scenario.MAX_FILE_BYTES + 10)
+    with pytest.raises(ScenarioError) as ei:
+        scenario.load(str(p))
+    assert "larger than 16 MiB" in str(ei.value)
+    with pytest.raises(ScenarioError) as ei:
+        scenario.load(str(tmp_path))
+    assert "cannot read" in str(ei.value)
+
+
+def test_time_limits_and_exact_ms():
+    assert parse_duration("366d") == scenario.MAX_MS
+    with pytest.raises(ValueError):
+        parse_duration("367d")
+    assert parse_duration("0.001s") == 1 and parse_duration("1.50000s") == 1500
+    with pytest.raises(ValueError):
+        parse_duration("0.0001s")
+    for ms in (0, 1, 999, 1000, 1500, 60000, 90000, 3600000, 86400000, 123456789):
+        assert parse_duration(scenario.fmt_ms(ms)) == ms
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=os.path.basename)
+def test_running_in_slices_gives_the_same_log_and_output(path):
+    # the CLI runs in slices to show its progress line; slicing must not change a thing
+    scn = scenario.load(path)
+    whole = run(scn)
+    for chunk in (1, 7, 333, 10000):
+        if chunk == 1 and scn.until > 200000:
+            continue
+        sliced = scenario.finish(scenario.start(scn), chunk_ms=chunk)
+        assert sliced.log == whole.log and sliced.output == whole.output, chunk
+    # adaptive slices on a clock that says every slice took long (so they shrink) or no time (so they grow)
+    for step in (1.0, 0.0):
+        t = [0.0]
+
+        def clock():
+            t[0] += step
+            return t[0]
+        seen = []
+        res = scenario.finish(scenario.start(scn), progress=lambda now, until, r: seen.append(now), clock=clock)
+        assert res.log == whole.log and res.ok
+        assert seen == sorted(seen) and seen[-1] == scn.until and len(seen) > 1
+
+
+def test_output_streams_in_order_as_it_happens():
+    seen = []
+    res = run(parse(MINI.replace("at 1s card", "at 1s say here she comes\nat 1s card")),
+              on_output=lambda line, is_log: seen.append((line, is_log)))
+    assert [s for s, _ in seen] == res.output
+    assert [s for s, is_log in seen if is_log] == res.log
+    assert ("# 1000 here she comes", False) in seen
