@@ -175,7 +175,7 @@ def _settings(tokens, err):
         err("set needs at least one key=value")
     d = {}
     for k, v in _kv(tokens, err):
-        if k in _config.SETTINGS and _config.SETTINGS[k][1] is not None and not _INT_RE.match(v):
+        if k in _config.SETTINGS and _config.SETTINGS[k][2] is not None and not _INT_RE.match(v):  # a number
             err("%s must be an integer, not %s" % (k, show(v)))
         try:
             d[k] = parse_value(k, v)
@@ -444,7 +444,7 @@ def _finish_setup(scn, err):
         err("bad world: %s" % e, line_of(*WORLD_KEYS))
     cal = scn.calibration
     if cal is not None:
-        min_span = scn.config.get("min_span", _config.SETTINGS["min_span"][0])
+        min_span = scn.config.get("min_span", _config.SETTINGS["min_span"][1])  # (id, default, low, high)
         pair = (world.counts_deg(lock), world.counts_deg(unlock)) if cal == "ends" else cal
         if abs(pair[1] - pair[0]) < min_span:
             what = ("the pot readings at the end stops (%d, %d) are" % pair if cal == "ends"

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import doorkit  # noqa: F401
@@ -95,13 +96,13 @@ def check_parse_and_run(text):
     return scn
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario_text())
 def test_any_scenario_text_parses_or_names_its_line(text):
     check_parse_and_run(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=200))
 def test_any_bytes_load_or_name_their_line(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("fz") / "b.scn"
@@ -112,7 +113,7 @@ def test_any_bytes_load_or_name_their_line(tmp_path_factory, data):
         assert str(e).startswith(str(p) + ":") and "\n" not in str(e)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.text(max_size=200))
 def test_any_text_parses_or_names_its_line(text):
     check_parse_and_run(text)
@@ -125,7 +126,7 @@ def doorkit_exe():
     return exe
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(text=scenario_text(), junk=st.binary(max_size=40), as_bytes=st.booleans())
 def test_the_cli_exits_0_1_or_2_without_a_traceback(tmp_path, text, junk, as_bytes):

@@ -9,10 +9,12 @@ import sys
 import time
 
 import pytest
+from conftest import examples
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import doorkit  # noqa: F401
 from doorkit import simui
+from lockctl.record import state_name
 from doorkit.sim import scenario
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -202,7 +204,7 @@ def test_countdowns_of_the_pending_timers():
     assert [ms for _, ms in s.timers()] == [None, None, None, None]
     s.key("1")
     s.advance(2000)
-    assert s.door.core.state_name == "unlocked"
+    assert state_name(s.door.core.state) == "unlocked"
     label, left = s.timers()[0]
     t_unlock = int(list(s.lines)[-1].split()[0])
     assert label == "relock" and left == t_unlock + 10000 - s.door.now
@@ -218,7 +220,7 @@ def test_countdowns_of_the_pending_timers():
     assert label == "auto-lock" and 0 < left < 3000
     assert "auto-lock in " in text_rows(s)[1] and dict(s.timers())["held-open"] is None
     s.advance(5000)
-    assert s.timers()[0][1] is None and s.door.core.state_name == "locked"
+    assert s.timers()[0][1] is None and state_name(s.door.core.state) == "locked"
     s.key("j")
     s.key("U")  # a jammed move: the jam check and then the retry show up
     s.advance(100)
@@ -331,7 +333,7 @@ def test_the_s_key_saves_in_the_current_directory(tmp_path, monkeypatch):
 KEYS = "ocFblujdLUapCRr123456x[]"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 5), steps=st.lists(st.tuples(st.sampled_from(KEYS), st.sampled_from(
     [0, 0, 1, 2, 5, 30, 150, 600, 2000, 9000])), min_size=1, max_size=25))

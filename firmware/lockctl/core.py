@@ -177,10 +177,6 @@ class LockCore:
         """Deadline (ms) of the core's timer tid, or None when it is not armed."""
         return self._due.get(tid)
 
-    def deadline(self, tid):
-        """Deadline (ms) of the core's timer tid, or None when it is not armed."""
-        return self._timers.deadline(tid)
-
     def rebase(self, delta):
         """The caller moves its clock back by delta ms (to keep times in MicroPython's small-int
         range on a board that runs for months): shift the core's own time and deadlines with it.

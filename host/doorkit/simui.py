@@ -13,7 +13,7 @@ import time
 from collections import deque
 
 from lockctl.codes import T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD
-from lockctl.record import format_record
+from lockctl.record import format_record, state_name
 
 MIN_W, MIN_H = 80, 24  # the smallest terminal the door is drawn on (every key's help shows there)
 LOG_KEEP = 5000  # lines of log and narration kept for scrolling back
@@ -260,7 +260,7 @@ class Session:
         if box.get("result") is False:  # the world says why nothing happened
             self.say("nothing happens: %s" % (box["note"] or text), "warn")
         elif lock_facing and (d.record_count, d.core.state, d.status()["motor"]) == before:
-            self.say("%s: the lock did nothing (it is %s)" % (done, d.core.state_name), "warn")
+            self.say("%s: the lock did nothing (it is %s)" % (done, state_name(d.core.state)), "warn")
         elif not self.said_no:  # else the lock's refusal stays on show
             self.say(done)
 
