@@ -6,9 +6,10 @@ writeto, readfrom_into in Adafruit busio style, also callable MicroPython-style)
 implemented here from the protocol reference, on purpose sharing no code with
 firmware/drivers/pn532.py: the two are checked against each other and against Adafruit's client.
 
-Behaviour (from the reference): the chip boots in LowVbat, asleep: over HSU it wakes on a 0x55 byte
-(what precedes it is lost), and until SAMConfiguration every other command is ignored (no ACK, no
-answer). Each command frame is ACKed after ack_ms and answered exec_ms later with code + 1. A host
+Behaviour (from the reference; docs/pn532.md "Start-up" gives the sources): the chip boots in LowVbat,
+asleep. Cold, any byte on HSU_RX wakes it (that byte is lost) and it answers every command;
+SAMConfiguration leaves LowVbat (lowvbat="sam-first" models a stricter chip that ignores everything
+else until then). After PowerDown only a 0x55 wakes the HSU (what precedes it is lost). Each command frame is ACKed after ack_ms and answered exec_ms later with code + 1. A host
 ACK aborts the running command; a host NACK gets the last frame sent again; a frame with a bad
 checksum is ignored; an unknown command or bad parameters get the application error frame. A new
 command replaces a running one. RFConfiguration MaxRetries: PassiveActivation 0xFF (the default)
@@ -33,6 +34,18 @@ NACK = bytes.fromhex("0000ffff0000")
 ERROR_FRAME = bytes.fromhex("0000ff01ff7f8100")
 
 DEP_MAX = 262  # InDataExchange data per frame
+# SetSerialBaudRate BR codes 00..08 (UM0701-02)
+BAUDS = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
+# RFConfiguration items and their ConfigurationData sizes: 02 various timings, 04 MaxRtyCOM, 0A/0B/0C/0D
+# analog settings (106A, 212/424, type B, 14443-4 212/424/848); 01 and 05 are handled on their own
+RF_ITEM_LEN = {0x02: 3, 0x04: 1, 0x0A: 11, 0x0B: 8, 0x0C: 3, 0x0D: 9}
+# Register values after reset for the CIU (PN512-type contactless unit at 6301..633F) registers that
+# hosts read first; every other address reads 00 until written. An estimate from the PN512-family
+# register map, not read from a chip.
+REG_RESET = {0x6301: 0x3F, 0x6304: 0x80, 0x6306: 0x10, 0x6307: 0x84, 0x6308: 0x84, 0x6309: 0x4D,
+             0x630C: 0x62, 0x6311: 0xFF, 0x6312: 0xFF, 0x6313: 0x88, 0x6314: 0x26, 0x6315: 0x87,
+             0x6316: 0x48, 0x6317: 0x88, 0x6318: 0x20, 0x6319: 0x20, 0x6331: 0x20, 0x6332: 0x80,
+             0x6334: 0x14, 0x633B: 0x08, 0x633C: 0x10, 0x633E: 0x80}
 FAULTS = ("noise", "drop", "dcs", "lcs", "truncate", "mute")
 
 
@@ -193,8 +206,14 @@ def phone(apdu, uid=None):
 
 class PN532Emulator:
     def __init__(self, clock=None, *, firmware=(0x32, 0x01, 0x06, 0x07), ack_ms=1, exec_ms=2, try_ms=10,
-                 seed=0, address=0x24, i2c_busy_nack=False):
+                 seed=0, address=0x24, i2c_busy_nack=False, lowvbat="answer"):
+        if lowvbat not in ("answer", "sam-first"):
+            raise ValueError("lowvbat: 'answer' (the C106 as hosts find it) or 'sam-first' (stricter)")
         self.clock = clock or monotonic_ms
+        # LowVbat (docs/pn532.md, "Start-up"): "answer" executes any command once the chip is awake,
+        # SAMConfiguration leaves LowVbat; "sam-first" ignores every other command until it, the
+        # strict reading some hosts' comments give (kept to check the driver copes with either)
+        self.lowvbat_mode = lowvbat
         self.firmware = bytes(firmware)
         self.ack_ms = ack_ms
         self.exec_ms = exec_ms
@@ -216,10 +235,20 @@ class PN532Emulator:
     # -- the outside world --
 
     def power_on(self):
-        """Power-up or reset: LowVbat (SAMConfiguration first), asleep, defaults back."""
+        """Power-up or reset: LowVbat, asleep, defaults back (registers, HSU at 115200 baud)."""
         self.asleep = True
+        self.cold = True  # asleep since power-up (not since a PowerDown)
         self.wake_enable = 0xFF
+        self.lowvbat = True  # left by SAMConfiguration
         self.sam = False
+        self.sam_mode = 0x01
+        self.baud = 115200  # the chip's HSU rate (SetSerialBaudRate)
+        self.new_baud = None  # a SetSerialBaudRate answered, waiting for the host's ACK
+        self.regs = dict(REG_RESET)
+        self.rf_items = {}  # RFConfiguration items other than 01 and 05, as last written
+        self.auto_rfca = False
+        self.last_error = 0  # GetGeneralStatus Err: the last error status reported
+        self.echo_loop = False  # Diagnose 05: the chip echoes at the RF side until reset
         self.max_retries = [0xFF, 0x01, 0xFF]  # ATR, PSL, PassiveActivation
         self.flags = 0x14  # SetParameters: AutoRATS and AutoATR_RES
         self.rf_on = True
@@ -327,11 +356,20 @@ class PN532Emulator:
         if self.silent:
             return
         self.mode = via
+        if via == "hsu" and self.uart.baudrate != self.baud:
+            return  # the host talks at another rate: framing errors, nothing the chip can parse
         if self.asleep:
             if via == "hsu":
-                if not self.wake_enable & 0x10 or 0x55 not in data:
-                    return
-                data = data[data.index(0x55) + 1:]  # what came before the wake byte is lost
+                if self.cold:
+                    # cold chip (LowVbat): any byte on HSU_RX wakes it; that first byte is lost while
+                    # the oscillator starts (what hosts without a 55 preamble rely on; estimate)
+                    data = data[1:]
+                else:
+                    # PowerDown: only 55 wakes the HSU (the manual's wake-up condition; a 00 preamble
+                    # alone does not, as hosts found); what came before the 55, and the 55, is lost
+                    if not self.wake_enable & 0x10 or 0x55 not in data:
+                        return
+                    data = data[data.index(0x55) + 1:]
             elif not self.wake_enable & 0x80:
                 return
             self.asleep = False
@@ -383,6 +421,9 @@ class PN532Emulator:
 
     def _host_ack(self, now):
         self.host_acks += 1
+        if self.new_baud is not None:  # SetSerialBaudRate: the new rate from the host's ACK on
+            self.baud, self.new_baud = self.new_baud, None
+        self.echo_loop = False
         self.running = None
         self.out.clear()  # what was due is already on the line (HSU); the rest is dropped
 
@@ -396,9 +437,10 @@ class PN532Emulator:
         if body[0] != 0xD4 or len(body) < 2:
             return
         cmd, params = body[1], body[2:]
-        if not self.sam and cmd != 0x14:
-            self.ignored.append(cmd)  # LowVbat: SAMConfiguration must come first
+        if self.lowvbat and self.lowvbat_mode == "sam-first" and cmd != 0x14:
+            self.ignored.append(cmd)  # the strict model: SAMConfiguration must come first
             return
+        self.new_baud = None  # a SetSerialBaudRate not confirmed by an ACK is dropped
         self.commands.append(cmd)
         self.running = None
         self.out.clear()  # what was due is already on the line (HSU); the rest is dropped
@@ -410,12 +452,16 @@ class PN532Emulator:
                 raise SyntaxErr(cmd)
             data = handler(params, t_ack)
         except SyntaxErr:
+            self.last_error = 0x27  # "not acceptable in the current context / wrong parameters"
             self._emit(ERROR_FRAME, "resp", t_ack + self.exec_ms)
             return
         if data is not None:
+            if cmd in (0x40, 0x42, 0x52) and data and data[0] & 0x3F:
+                self.last_error = data[0] & 0x3F
             self._respond(cmd, data, t_ack + self.exec_ms)
             if cmd == 0x16:  # PowerDown: asleep once the answer is out
                 self.asleep = True
+                self.cold = False
                 self.wake_enable = params[0]
 
     # -- commands: params -> response data, or None when the answer comes later --
@@ -423,10 +469,72 @@ class PN532Emulator:
     def _cmd_02(self, p, t):  # GetFirmwareVersion
         return self.firmware
 
+    def _cmd_00(self, p, t):  # Diagnose NumTst [InParam]
+        if not p:
+            raise SyntaxErr()
+        num = p[0]
+        if num == 0x00:  # communication line test: InParam (up to 262 bytes) comes back after NumTst
+            if len(p) > 1 + DEP_MAX:
+                raise SyntaxErr()
+            return bytes(p)
+        if num in (0x01, 0x02):  # ROM / RAM self test: 00 = good
+            return b"\x00"
+        if num == 0x04:  # polling test to a FeliCa target at BR (01 212, 02 424): failures out of 128
+            if len(p) < 2 or p[1] not in (1, 2):
+                raise SyntaxErr()
+            seen = any(c.kind == "F" and p[1] in c.rates for c in self.field) and self.rf_on
+            return b"\x00" if seen else b"\x80"
+        if num == 0x05:  # echo back test (ReplyDelay TxMode RxMode): the chip echoes at the RF side
+            if len(p) < 4:  # and sends no answer; a host ACK (or a reset) ends it
+                raise SyntaxErr()
+            self.echo_loop = True
+            return None
+        if num == 0x06:  # ISO14443-4 card presence: 00 present, 01 gone (timeout), 27 no such target
+            card = self.targets.get(1)
+            if card is None or not (card.kind == "A" and card.sak & 0x20):
+                return b"\x27"
+            return b"\x00" if card in self.field else b"\x01"
+        if num == 0x07:  # antenna self test (threshold): 00 = antenna detected as expected
+            if len(p) < 2:
+                raise SyntaxErr()
+            return b"\x00"
+        raise SyntaxErr()
+
+    def _cmd_04(self, p, t):  # GetGeneralStatus -> Err Field NbTg [Tg BrRx BrTx Type]... SAMstatus
+        out = bytes([self.last_error, 0x00, len(self.targets)])
+        for tg in sorted(self.targets):
+            card = self.targets[tg]
+            if card.kind == "A":
+                out += bytes([tg, 0x00, 0x00, 0x00])  # 106 kbps both ways, type A / MIFARE
+            else:
+                br = 0x01 if 1 in card.rates else 0x02
+                out += bytes([tg, br, br, 0x10])  # FeliCa
+        return out + b"\x00"  # SAM status: no SAM signal seen
+
+    def _cmd_06(self, p, t):  # ReadRegister ADR_H ADR_L ... -> one value per address
+        if not p or len(p) % 2:
+            raise SyntaxErr()
+        return bytes(self.regs.get(p[i] << 8 | p[i + 1], 0) for i in range(0, len(p), 2))
+
+    def _cmd_08(self, p, t):  # WriteRegister (ADR_H ADR_L VAL)... -> nothing
+        if not p or len(p) % 3:
+            raise SyntaxErr()
+        for i in range(0, len(p), 3):
+            self.regs[p[i] << 8 | p[i + 1]] = p[i + 2]
+        return b""
+
+    def _cmd_10(self, p, t):  # SetSerialBaudRate BR: answered at the old rate, the new one after ACK
+        if len(p) != 1 or p[0] >= len(BAUDS):
+            raise SyntaxErr()
+        self.new_baud = BAUDS[p[0]]
+        return b""
+
     def _cmd_14(self, p, t):  # SAMConfiguration
         if not p or not 1 <= p[0] <= 4:
             raise SyntaxErr()
         self.sam = True
+        self.lowvbat = False
+        self.sam_mode = p[0]
         return b""
 
     def _cmd_12(self, p, t):  # SetParameters
@@ -443,9 +551,17 @@ class PN532Emulator:
                 raise SyntaxErr()
             self.max_retries = list(p[1:4])
         elif p[0] == 0x01:
+            # ConfigurationData: bit 0 RF field on/off, bit 1 Auto RFCA (UM0701-02, RFConfiguration)
             if len(p) < 2:
                 raise SyntaxErr()
-            self.rf_on = bool(p[1] & 0x02)
+            self.rf_on = bool(p[1] & 0x01)
+            self.auto_rfca = bool(p[1] & 0x02)
+        elif p[0] in RF_ITEM_LEN:
+            if len(p) != 1 + RF_ITEM_LEN[p[0]]:
+                raise SyntaxErr()
+            self.rf_items[p[0]] = bytes(p[1:])
+        else:
+            raise SyntaxErr()
         return b""
 
     def _cmd_16(self, p, t):  # PowerDown
