@@ -72,3 +72,26 @@ def test_brown_out_is_recovered_from(link, model):
     assert r.emu.max_retries[2] == r.rd.passive
     r.emu.enter(mifare_classic())
     assert [ev for _, ev in r.run(1000)] == [("card", "iso14443a", "DEADBEEF")]
+
+
+@pytest.mark.parametrize("fault", ["mute", "truncate", "dcs"])
+def test_power_down_answer_lost_the_next_command_wakes_the_chip_first(fault):
+    # the driver (firmware/drivers/pn532.py) cannot tell whether a PowerDown whose answer was lost
+    # took effect; a real chip then sleeps, and only a 55 wakes its HSU again. So the next command
+    # goes out behind the wake preamble: no E_NO_ACK, no re-initialisation
+    clock = Clock(100)
+    emu = PN532Emulator(clock)
+    drv = P.PN532(P.HsuLink(emu.uart))
+
+    def run(start):
+        st = start(clock.t)
+        while st == P.BUSY:
+            clock.advance(1)
+            st = drv.poll(clock.t)
+        return st
+
+    assert run(drv.start_sam_configuration) == P.DONE
+    emu.inject(fault, on="resp", keep=3)  # the driver's NACKs go unheard: the chip sleeps
+    assert run(drv.start_power_down) in (P.E_TIMEOUT, P.E_CHECKSUM)
+    assert emu.asleep and not drv.awake and emu.faults == []
+    assert run(drv.start_firmware_version) == P.DONE and drv.ic == 0x32
