@@ -205,8 +205,9 @@ def phone(apdu, uid=None):
 # --- the chip --------------------------------------------------------------------------------------
 
 class PN532Emulator:
-    def __init__(self, clock=None, *, firmware=(0x32, 0x01, 0x06, 0x07), ack_ms=1, exec_ms=2, try_ms=10,
-                 seed=0, address=0x24, i2c_busy_nack=False, lowvbat="answer"):
+    def __init__(self, clock=None, *, firmware=(0x32, 0x01, 0x06, 0x07), ack_ms=1, exec_ms=2, try_a_ms=3.0,
+                 try_f_ms=4.0, guard_a_ms=5.0, guard_f_ms=20.0, wire=True, seed=0, address=0x24,
+                 i2c_busy_nack=False, lowvbat="answer"):
         if lowvbat not in ("answer", "sam-first"):
             raise ValueError("lowvbat: 'answer' (the C106 as hosts find it) or 'sam-first' (stricter)")
         self.clock = clock or monotonic_ms
@@ -217,7 +218,14 @@ class PN532Emulator:
         self.firmware = bytes(firmware)
         self.ack_ms = ack_ms
         self.exec_ms = exec_ms
-        self.try_ms = try_ms
+        # radio timing (docs/pn532.md "Radio timing": estimates unless a source is given there): one
+        # passive activation try with no card, per technology; the unmodulated field a technology
+        # needs before its first command (guard time); wire: HSU bytes take 10 bit times each
+        self.try_ms = {0: try_a_ms, 1: try_f_ms, 2: try_f_ms}
+        self.guard_ms = {0: guard_a_ms, 1: guard_f_ms, 2: guard_f_ms}
+        self.wire = wire
+        self.field_total = 0.0  # ms the RF field has been on (before field_since)
+        self.field_since = None  # when the field went on, None while it is off
         self.rng = random.Random(seed)
         self.i2c_busy_nack = i2c_busy_nack  # NACK the address while a command runs
         self.field = []  # cards in the RF field, in order of entry
@@ -251,7 +259,9 @@ class PN532Emulator:
         self.echo_loop = False  # Diagnose 05: the chip echoes at the RF side until reset
         self.max_retries = [0xFF, 0x01, 0xFF]  # ATR, PSL, PassiveActivation
         self.flags = 0x14  # SetParameters: AutoRATS and AutoATR_RES
-        self.rf_on = True
+        self.rf_on = True  # RFConfiguration 01 bit 0: the field may be on (the chip switches it on to poll)
+        if getattr(self, "field_since", None) is not None:
+            self._field(False, self.clock())
         self.targets = {}
         self.running = None
         self.chain_in = b""
@@ -284,6 +294,25 @@ class PN532Emulator:
     def noise(self, data):
         """Bytes on the HSU line now, between frames."""
         self.uart._rx += bytes(data)
+
+    # -- the RF field (for the duty cycle) and the wire --
+
+    def _field(self, on, t):
+        if on and self.field_since is None:
+            self.field_since = t
+        elif not on and self.field_since is not None:
+            self.field_total += max(0.0, t - self.field_since)
+            self.field_since = None
+
+    def field_ms(self, now=None):
+        """How long the RF field has been on in total, in ms, up to now."""
+        now = self.clock() if now is None else now
+        extra = 0.0 if self.field_since is None else max(0.0, now - self.field_since)
+        return self.field_total + extra
+
+    def byte_ms(self):
+        """Time one byte takes on the HSU line at the chip's rate (10 bit times), 0 without wire."""
+        return 10000.0 / self.baud if self.wire else 0.0
 
     # -- frames out --
 
@@ -326,6 +355,8 @@ class PN532Emulator:
         else:
             if self.chaos and self.rng.random() < self.chaos:
                 data = self._spoil(frame, *self._random_fault())
+        if self.mode == "hsu" and data is not None:
+            at += len(data) * self.byte_ms()  # the host has it when its last byte is in
         self.history.append((at, frame))
         del self.history[:-4]
         if data is not None:
@@ -374,6 +405,8 @@ class PN532Emulator:
                 return
             self.asleep = False
         self.host_rx += data
+        if via == "hsu":  # frames in this write are complete when its last byte is in
+            now += len(data) * self.byte_ms()
         self._parse(now)
 
     def _parse(self, now):
@@ -459,9 +492,10 @@ class PN532Emulator:
             if cmd in (0x40, 0x42, 0x52) and data and data[0] & 0x3F:
                 self.last_error = data[0] & 0x3F
             self._respond(cmd, data, t_ack + self.exec_ms)
-            if cmd == 0x16:  # PowerDown: asleep once the answer is out
+            if cmd == 0x16:  # PowerDown: asleep (and the field off) once the answer is out
                 self.asleep = True
                 self.cold = False
+                self._field(False, t_ack + self.exec_ms)
                 self.wake_enable = params[0]
 
     # -- commands: params -> response data, or None when the answer comes later --
@@ -556,6 +590,7 @@ class PN532Emulator:
                 raise SyntaxErr()
             self.rf_on = bool(p[1] & 0x01)
             self.auto_rfca = bool(p[1] & 0x02)
+            self._field(self.rf_on, t)
         elif p[0] in RF_ITEM_LEN:
             if len(p) != 1 + RF_ITEM_LEN[p[0]]:
                 raise SyntaxErr()
@@ -587,31 +622,136 @@ class PN532Emulator:
             if len(p) < 7 or p[2] != 0x00:
                 raise SyntaxErr()
             poll = bytes(p[2:7])
+        elif brty != 0:
+            raise SyntaxErr()  # type B, Jewel: not modelled (a PN532 with no such card: NbTg 0)
         self.targets.clear()
-        self.running = {"max_tg": p[0], "brty": brty, "poll": poll, "start": t}
+        n = self.max_retries[2]
+        self.running = {"cmd": 0x4A, "max_tg": p[0], "brty": brty, "poll": poll,
+                        "next": self._rf_start(brty, t), "left": None if n == 0xFF else n + 1}
         self._list_poll(self.clock())
         return None
 
+    def _rf_start(self, brty, t):
+        """The field goes on (if allowed) at t; the first try waits out the technology's guard time."""
+        if not self.rf_on:
+            return t
+        self._field(True, t)
+        return max(t, self.field_since + self.guard_ms[brty])
+
+    def _find_ms(self, card):
+        """RF time from the start of a try to a card's complete answer (estimates: anticollision and
+        select per cascade level, RATS/ATS for ISO-DEP, one FeliCa polling slot)."""
+        if card.kind == "F":
+            return 3.0
+        levels = {4: 1, 7: 2, 10: 3}[len(card.uid)]
+        ats = 2.0 if card.sak & 0x20 and card.ats is not None and self.flags & 0x10 else 0.0
+        return 1.0 + levels + ats
+
     def _list_poll(self, now):
         r = self.running
-        first = r["start"] + self.exec_ms
-        if now < first:
-            return
-        found = self._find(r) if self.rf_on else []
-        if found:
-            self.running = None
-            data = bytes([len(found)])
-            for tg, card, desc in found:
-                self.targets[tg] = card
-                data += bytes([tg]) + desc
-            self._respond(0x4A, data, max(first, now))
-            return
-        tries = self.max_retries[2]
-        if tries != 0xFF:
-            end = first + tries * self.try_ms
-            if now >= end:
+        if r.get("cmd") == 0x60:
+            return self._auto_poll(now)
+        while r["left"] is None or r["left"] > 0:
+            t_try = r["next"]
+            if now < t_try:
+                return
+            found = self._find(r) if self.rf_on else []
+            if found:
+                done = t_try + max(self._find_ms(c) for _, c, _ in found)
+                if now < done:
+                    return
                 self.running = None
-                self._respond(0x4A, b"\x00", end)
+                data = bytes([len(found)])
+                for tg, card, desc in found:
+                    self.targets[tg] = card
+                    data += bytes([tg]) + desc
+                self._respond(0x4A, data, done)
+                return
+            r["next"] = t_try + self.try_ms[r["brty"]]
+            if r["left"] is not None:
+                r["left"] -= 1
+        if now >= r["next"]:
+            self.running = None
+            self._respond(0x4A, b"\x00", r["next"])
+
+    # InAutoPoll types (UM0701-02): 00/10/20 type A 106 (generic, MIFARE, ISO14443-4A), 01/11 FeliCa 212,
+    # 02/12 FeliCa 424; the others (type B, Jewel, DEP) are accepted but nothing answers them here
+    AUTO_BRTY = {0x00: 0, 0x10: 0, 0x20: 0, 0x01: 1, 0x11: 1, 0x02: 2, 0x12: 2}
+
+    def _cmd_60(self, p, t):  # InAutoPoll PollNr Period Type1..TypeN
+        if len(p) < 3 or len(p) > 17 or p[0] == 0 or not 1 <= p[1] <= 0x0F:
+            raise SyntaxErr()
+        self.targets.clear()
+        self.running = {"cmd": 0x60, "polls": None if p[0] == 0xFF else p[0], "period": p[1] * 150.0,
+                        "types": bytes(p[2:]), "round": t, "k": 0, "next": None}
+        self._auto_poll(self.clock())
+        return None
+
+    def _auto_poll(self, now):
+        # one round every Period x 150 ms: each type gets one passive activation try in turn (its
+        # guard time first when the field has to come on); the first answer ends the command with
+        # NbTg Type1 Len TargetData. The field stays on for the whole command.
+        r = self.running
+        while True:
+            if r["polls"] == 0:
+                if now >= r["round"]:
+                    self.running = None
+                    self._respond(0x60, b"\x00", r["round"])
+                return
+            if r["k"] >= len(r["types"]):
+                r["k"] = 0
+                r["round"] += r["period"]
+                r["next"] = None
+                if r["polls"] is not None:
+                    r["polls"] -= 1
+                continue
+            typ = r["types"][r["k"]]
+            brty = self.AUTO_BRTY.get(typ)
+            if r["next"] is None:
+                if now < r["round"]:
+                    return
+                r["next"] = self._rf_start(0 if brty is None else brty, r["round"])
+            t_try = r["next"]
+            if now < t_try:
+                return
+            found = []
+            if brty is not None and self.rf_on:
+                poll = b"\x00\xff\xff\x00\x00" if brty else None
+                found = self._find({"max_tg": 1, "brty": brty, "poll": poll})
+                if typ == 0x20:
+                    found = [f for f in found if f[1].sak & 0x20]
+                elif typ == 0x10:
+                    found = [f for f in found if not f[1].sak & 0x20]
+            if found:
+                tg, card, desc = found[0]
+                done = t_try + self._find_ms(card)
+                if now < done:
+                    return
+                self.running = None
+                self.targets[tg] = card
+                target = bytes([tg]) + desc
+                self._respond(0x60, bytes([1, typ, len(target)]) + target, done)
+                return
+            r["k"] += 1
+            r["next"] = t_try + self.try_ms[0 if brty is None else brty]
+            if r["k"] < len(r["types"]):
+                nb = self.AUTO_BRTY.get(r["types"][r["k"]])
+                r["next"] = max(r["next"], self.field_since + self.guard_ms[0 if nb is None else nb]) \
+                    if self.field_since is not None else r["next"]
+
+    def _cmd_44(self, p, t):  # InDeselect Tg (00: all): the target stays known, deselected
+        if not p:
+            raise SyntaxErr()
+        if p[0] and p[0] not in self.targets:
+            return b"\x27"
+        return b"\x00"
+
+    def _cmd_42(self, p, t):  # InCommunicateThru DataOut: raw frames to whatever answers in the field
+        card = self.targets.get(1)
+        if not p or card is None or card not in self.field:
+            return b"\x01"  # nothing answered (time-out)
+        status, rest = card.exchange(bytes(p))
+        return bytes([status]) + (rest if not status else rest)
 
     def _find(self, r):
         found = []

@@ -94,11 +94,11 @@ def test_diagnose_communication_line_test_with_262_bytes_uses_extended_frames():
     body = b"\xd4\x00\x00" + data
     frame = H("0000ffffff0109f6") + body + bytes([-sum(body) % 256, 0])
     assert frame == wrap(0xD4, b"\x00\x00" + data)
-    got = c.send(frame)
+    got = c.send(frame, wait=100)  # 2 x 275 bytes at 115200 baud: about 48 ms of wire
     rbody = b"\xd5\x01\x00" + data
     assert got == ACK + H("0000ffffff0109f6") + rbody + bytes([-sum(rbody) % 256, 0])
     # one byte more than the chip's buffer: refused with the application error frame
-    assert c.send(wrap(0xD4, b"\x00\x00" + data + b"\x00")) == ACK + ERROR_FRAME
+    assert c.send(wrap(0xD4, b"\x00\x00" + data + b"\x00"), wait=100) == ACK + ERROR_FRAME
 
 
 def test_diagnose_rom_ram_antenna_presence_polling():
