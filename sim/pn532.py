@@ -117,6 +117,24 @@ class TypeA:
             out += self.ats
         return out
 
+    def raw(self, data):
+        """(status, response) for InCommunicateThru: the bytes as they go over the air. An ISO-DEP
+        card answers RATS (E0) with its ATS and I-blocks (PCB 02/03, CID bit 08 allowed) with the
+        APDU's answer in an I-block of the same PCB; S(DESELECT) C2 is echoed. Other cards: as
+        InDataExchange (the PN532 adds nothing for them)."""
+        if self.sak & 0x20 and self.ats is not None and data:
+            pcb = data[0]
+            if pcb == 0xE0 and len(data) >= 2:
+                return 0x00, self.ats
+            if pcb & 0xE2 == 0x02:
+                head = 2 if pcb & 0x08 else 1
+                st, rest = self.exchange(data[head:])
+                return (st, bytes(data[:head]) + rest) if not st else (st, b"")
+            if pcb & 0xF7 == 0xC2:
+                return 0x00, bytes(data[:1 + (pcb >> 3 & 1)])
+            return 0x01, b""
+        return self.exchange(data)
+
     def exchange(self, data):
         """(status, response bytes) for InDataExchange."""
         if self.sak & 0x20 and self.apdu is not None:
@@ -169,6 +187,20 @@ class Felica:
         return None
 
     def exchange(self, data):
+        """FeliCa commands carry their own length byte first: Polling (00) and Request Response
+        (04, IDm) are answered; anything else times out (no reads of services modelled)."""
+        if len(data) >= 6 and data[0] == len(data) and data[1] == 0x00:
+            k = self.match(data[2], data[3])
+            if k is None:
+                return 0x01, b""
+            body = b"\x01" + self.idm_for(k) + self.pmm
+            if data[4] == 1:
+                sc = self.systems[k]
+                body += bytes([sc >> 8, sc & 0xFF])
+            return 0x00, bytes([len(body) + 1]) + body
+        if len(data) == 10 and data[0] == 10 and data[1] == 0x04:
+            if any(bytes(data[2:10]) == self.idm_for(k) for k in range(len(self.systems))):
+                return 0x00, bytes([11, 0x05]) + bytes(data[2:10]) + b"\x00"
         return 0x01, b""
 
 
@@ -221,8 +253,8 @@ class PN532Emulator:
         # radio timing (docs/pn532.md "Radio timing": estimates unless a source is given there): one
         # passive activation try with no card, per technology; the unmodulated field a technology
         # needs before its first command (guard time); wire: HSU bytes take 10 bit times each
-        self.try_ms = {0: try_a_ms, 1: try_f_ms, 2: try_f_ms}
-        self.guard_ms = {0: guard_a_ms, 1: guard_f_ms, 2: guard_f_ms}
+        self.try_ms = {0: try_a_ms, 1: try_f_ms, 2: try_f_ms, 3: try_a_ms, 4: try_a_ms}
+        self.guard_ms = {0: guard_a_ms, 1: guard_f_ms, 2: guard_f_ms, 3: guard_a_ms, 4: guard_a_ms}
         self.wire = wire
         self.field_total = 0.0  # ms the RF field has been on (before field_since)
         self.field_since = None  # when the field went on, None while it is off
@@ -259,7 +291,8 @@ class PN532Emulator:
         self.echo_loop = False  # Diagnose 05: the chip echoes at the RF side until reset
         self.max_retries = [0xFF, 0x01, 0xFF]  # ATR, PSL, PassiveActivation
         self.flags = 0x14  # SetParameters: AutoRATS and AutoATR_RES
-        self.rf_on = True  # RFConfiguration 01 bit 0: the field may be on (the chip switches it on to poll)
+        self.rf_on = False  # RFConfiguration 01 bit 0 as last written: the field on now (polling
+        # commands switch it on themselves whatever it says: nfcpy switches it off, 01 02, and lists)
         if getattr(self, "field_since", None) is not None:
             self._field(False, self.clock())
         self.targets = {}
@@ -516,7 +549,8 @@ class PN532Emulator:
         if num == 0x04:  # polling test to a FeliCa target at BR (01 212, 02 424): failures out of 128
             if len(p) < 2 or p[1] not in (1, 2):
                 raise SyntaxErr()
-            seen = any(c.kind == "F" and p[1] in c.rates for c in self.field) and self.rf_on
+            self._field(True, t)
+            seen = any(c.kind == "F" and p[1] in c.rates for c in self.field)
             return b"\x00" if seen else b"\x80"
         if num == 0x05:  # echo back test (ReplyDelay TxMode RxMode): the chip echoes at the RF side
             if len(p) < 4:  # and sends no answer; a host ACK (or a reset) ends it
@@ -622,8 +656,11 @@ class PN532Emulator:
             if len(p) < 7 or p[2] != 0x00:
                 raise SyntaxErr()
             poll = bytes(p[2:7])
-        elif brty != 0:
-            raise SyntaxErr()  # type B, Jewel: not modelled (a PN532 with no such card: NbTg 0)
+        elif brty == 3:  # 106 kbps type B: AFI [polling method]; no type B card is modelled
+            if len(p) < 3:
+                raise SyntaxErr()
+        elif brty not in (0, 4):  # 04: Innovision Jewel, none modelled either
+            raise SyntaxErr()
         self.targets.clear()
         n = self.max_retries[2]
         self.running = {"cmd": 0x4A, "max_tg": p[0], "brty": brty, "poll": poll,
@@ -632,9 +669,7 @@ class PN532Emulator:
         return None
 
     def _rf_start(self, brty, t):
-        """The field goes on (if allowed) at t; the first try waits out the technology's guard time."""
-        if not self.rf_on:
-            return t
+        """The field goes on at t (if it was off); the first try waits out the technology's guard time."""
         self._field(True, t)
         return max(t, self.field_since + self.guard_ms[brty])
 
@@ -655,7 +690,7 @@ class PN532Emulator:
             t_try = r["next"]
             if now < t_try:
                 return
-            found = self._find(r) if self.rf_on else []
+            found = self._find(r)
             if found:
                 done = t_try + max(self._find_ms(c) for _, c, _ in found)
                 if now < done:
@@ -683,61 +718,62 @@ class PN532Emulator:
             raise SyntaxErr()
         self.targets.clear()
         self.running = {"cmd": 0x60, "polls": None if p[0] == 0xFF else p[0], "period": p[1] * 150.0,
-                        "types": bytes(p[2:]), "round": t, "k": 0, "next": None}
+                        "types": bytes(p[2:]), "slot": t, "k": 0, "next": None}
         self._auto_poll(self.clock())
         return None
 
     def _auto_poll(self, now):
-        # one round every Period x 150 ms: each type gets one passive activation try in turn (its
-        # guard time first when the field has to come on); the first answer ends the command with
-        # NbTg Type1 Len TargetData. The field stays on for the whole command.
+        # each type in turn gets a slot of Period x 150 ms, tried again and again (its guard time
+        # first when the field has to come on); PollNr rounds of all the types, or for ever (FF). The
+        # first answer ends the command with NbTg Type1 Len TargetData; the field stays on throughout.
+        # (Period per type: how libnfc reads it, e.g. nfc-poll's "20 pollings of 300 ms for 6
+        # modulations"; the manual's wording, "polling period in units of 150 ms", allows both.)
         r = self.running
         while True:
             if r["polls"] == 0:
-                if now >= r["round"]:
+                if now >= r["slot"]:
                     self.running = None
-                    self._respond(0x60, b"\x00", r["round"])
+                    self._respond(0x60, b"\x00", r["slot"])
                 return
-            if r["k"] >= len(r["types"]):
-                r["k"] = 0
-                r["round"] += r["period"]
-                r["next"] = None
-                if r["polls"] is not None:
-                    r["polls"] -= 1
-                continue
             typ = r["types"][r["k"]]
             brty = self.AUTO_BRTY.get(typ)
+            b = 0 if brty is None else brty
+            end = r["slot"] + r["period"]
             if r["next"] is None:
-                if now < r["round"]:
+                if now < r["slot"]:
                     return
-                r["next"] = self._rf_start(0 if brty is None else brty, r["round"])
-            t_try = r["next"]
-            if now < t_try:
-                return
-            found = []
-            if brty is not None and self.rf_on:
-                poll = b"\x00\xff\xff\x00\x00" if brty else None
-                found = self._find({"max_tg": 1, "brty": brty, "poll": poll})
-                if typ == 0x20:
-                    found = [f for f in found if f[1].sak & 0x20]
-                elif typ == 0x10:
-                    found = [f for f in found if not f[1].sak & 0x20]
-            if found:
-                tg, card, desc = found[0]
-                done = t_try + self._find_ms(card)
-                if now < done:
+                r["next"] = self._rf_start(b, r["slot"])
+            while r["next"] < end:
+                t_try = r["next"]
+                if now < t_try:
                     return
-                self.running = None
-                self.targets[tg] = card
-                target = bytes([tg]) + desc
-                self._respond(0x60, bytes([1, typ, len(target)]) + target, done)
+                found = []
+                if brty is not None:
+                    poll = b"\x00\xff\xff\x00\x00" if brty else None
+                    found = self._find({"max_tg": 1, "brty": brty, "poll": poll})
+                    if typ == 0x20:
+                        found = [f for f in found if f[1].sak & 0x20]
+                    elif typ == 0x10:
+                        found = [f for f in found if not f[1].sak & 0x20]
+                if found:
+                    tg, card, desc = found[0]
+                    done = t_try + self._find_ms(card)
+                    if now < done:
+                        return
+                    self.running = None
+                    self.targets[tg] = card
+                    target = bytes([tg]) + desc
+                    self._respond(0x60, bytes([1, typ, len(target)]) + target, done)
+                    return
+                r["next"] = t_try + self.try_ms[b]
+            if now < end:
                 return
+            r["slot"], r["next"] = end, None
             r["k"] += 1
-            r["next"] = t_try + self.try_ms[0 if brty is None else brty]
-            if r["k"] < len(r["types"]):
-                nb = self.AUTO_BRTY.get(r["types"][r["k"]])
-                r["next"] = max(r["next"], self.field_since + self.guard_ms[0 if nb is None else nb]) \
-                    if self.field_since is not None else r["next"]
+            if r["k"] == len(r["types"]):
+                r["k"] = 0
+                if r["polls"] is not None:
+                    r["polls"] -= 1
 
     def _cmd_44(self, p, t):  # InDeselect Tg (00: all): the target stays known, deselected
         if not p:
@@ -750,8 +786,8 @@ class PN532Emulator:
         card = self.targets.get(1)
         if not p or card is None or card not in self.field:
             return b"\x01"  # nothing answered (time-out)
-        status, rest = card.exchange(bytes(p))
-        return bytes([status]) + (rest if not status else rest)
+        status, rest = card.raw(bytes(p)) if card.kind == "A" else card.exchange(bytes(p))
+        return bytes([status]) + rest
 
     def _find(self, r):
         found = []

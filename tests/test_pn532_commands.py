@@ -50,17 +50,24 @@ RF_OK = ACK + H("0000ff02fed533f800")  # D5 33
                                               (RF_RFCA_ONLY, False, True), (RF_OFF, False, False)])
 def test_rf_field_is_bit_0_auto_rfca_bit_1(frame, field, rfca):
     c = Chip()
-    c.emu.enter(mifare_classic())
-    assert c.send(RF_OFF) == RF_OK
-    assert c.send(LIST_A) == ACK + H("0000ff03fdd54b00e000")  # field off: NbTg 0
+    assert c.send(RF_OFF) == RF_OK and c.emu.field_since is None
     assert c.send(frame) == RF_OK
     assert (c.emu.rf_on, c.emu.auto_rfca) == (field, rfca)
-    got = c.send(LIST_A)
-    if field:
-        # D5 4B NbTg 01, Tg 01, SENS_RES 0004, SEL_RES 08, NFCIDLength 04, DEADBEEF
-        assert got == ACK + H("0000ff0cf4d54b010100040804deadbeef9600")
-    else:
-        assert got == ACK + H("0000ff03fdd54b00e000")
+    on0 = c.emu.field_ms()
+    c.clock.advance(100)
+    assert c.emu.field_ms() - on0 == (100 if field else 0)  # the field is on (or off) from now on
+
+
+@pytest.mark.parametrize("frame", [RF_ON, RF_OFF, RF_RFCA_ONLY])
+def test_a_list_switches_the_field_on_whatever_rf_configuration_said(frame):
+    # nfcpy switches the field off (D4 32 01 02: Auto RFCA, RF off) and then lists cards, which
+    # works on real PN532 boards: polling commands switch the field on themselves
+    c = Chip()
+    c.emu.enter(mifare_classic())
+    assert c.send(frame) == RF_OK
+    # D5 4B NbTg 01, Tg 01, SENS_RES 0004, SEL_RES 08, NFCIDLength 04, DEADBEEF
+    assert c.send(LIST_A) == ACK + H("0000ff0cf4d54b010100040804deadbeef9600")
+    assert c.emu.field_since is not None
 
 
 def test_rf_configuration_items_lengths_are_checked():
