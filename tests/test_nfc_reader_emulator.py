@@ -56,8 +56,8 @@ CARDS = [
 
 
 def test_start_up_sequence(rig):
-    assert rig.run(50) == []
-    assert rig.emu.commands[:5] == [0x14, 0x02, 0x32, 0x4A, 0x16]
+    assert rig.run(80) == []
+    assert rig.emu.commands[:6] == [0x14, 0x02, 0x32, 0x4A, 0x4A, 0x16]  # A and FeliCa, PowerDown
     assert rig.emu.ignored == []  # SAMConfiguration came first: nothing lost to LowVbat
     assert rig.emu.max_retries[2] == 1  # finite PassiveActivation
     assert rig.rd.inits == 1 and not rig.rd.down
@@ -98,7 +98,7 @@ def test_brief_miss_is_not_a_new_presentation(rig):
     rig.emu.enter(card)
     assert rig.run(500) == [("card", KIND_ISO14443A, "DEADBEEF")]
     rig.emu.leave(card)
-    rig.run(200)  # one type A poll misses it (a wobble)
+    rig.run(100)  # one type A poll misses it (a wobble)
     rig.emu.enter(card)
     assert rig.run(1000) == []
 
@@ -118,10 +118,14 @@ def test_phone_retap_gets_a_new_random_uid_and_a_new_report(rig):
 def test_technologies_alternate_every_interval(rig):
     rig.run(1005)
     assert rig.brty[:6] == [0, 1, 0, 1, 0, 1]
-    assert len(rig.brty) == 10
+    assert len(rig.brty) == 20  # both in each of the 10 wakes (interval 100 ms)
+    assert rig.emu.commands.count(0x16) == 10
+    rig1 = Rig(pair=False)
+    rig1.run(1005)
+    assert rig1.brty[:6] == [0, 1, 0, 1, 0, 1] and len(rig1.brty) == 10
     rig2 = Rig(felica=False)
     rig2.run(1005)
-    assert set(rig2.brty) == {0}
+    assert set(rig2.brty) == {0} and len(rig2.brty) == 10
 
 
 def test_type_a_and_felica_cards_together(rig):

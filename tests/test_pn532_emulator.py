@@ -227,24 +227,44 @@ def test_power_down_then_wake(rig):
     assert not rig.emu.asleep
 
 
-def test_hsu_wake_is_needed_and_lowvbat_ignores_commands():
+def test_cold_chip_wakes_on_any_byte_power_down_needs_55():
+    # docs/pn532.md "Start-up": a cold C106 (LowVbat) is woken by the first byte on HSU_RX, which is
+    # lost; after PowerDown only 55 wakes it (what precedes it, and the 55, is lost)
     clk = Clock()
     emu = PN532Emulator(clk)
     uart = emu.uart
     fw = wrap(0xD4, b"\x02")
-    sam = wrap(0xD4, b"\x14\x01\x14\x01")
-    uart.write(sam)  # asleep: no wake byte, lost
-    clk.advance(10)
-    assert uart.in_waiting == 0 and emu.asleep
-    uart.write(b"\x55\x55" + bytes(14) + fw)  # awake, but LowVbat: SAMConfiguration first
-    clk.advance(10)
-    assert uart.in_waiting == 0 and emu.ignored == [0x02]
-    uart.write(sam)
-    clk.advance(10)
-    assert uart.read(64) == ACK + wrap(0xD5, b"\x15")
-    uart.write(fw)
+    pdown = wrap(0xD4, b"\x16\x10")
+    uart.write(fw)  # no preamble at all: its first 00 is lost, 00 FF ... still parses
     clk.advance(10)
     assert uart.read(64) == ACK + wrap(0xD5, b"\x03\x32\x01\x06\x07")
+    assert emu.lowvbat and emu.ignored == []
+    uart.write(pdown)
+    clk.advance(10)
+    assert uart.read(64) == ACK + wrap(0xD5, b"\x17\x00") and emu.asleep
+    uart.write(bytes(10) + fw)  # a 00 preamble does not wake it from PowerDown
+    clk.advance(10)
+    assert uart.in_waiting == 0 and emu.asleep
+    uart.write(b"\x55\x55" + bytes(14) + fw)
+    clk.advance(10)
+    assert uart.read(64) == ACK + wrap(0xD5, b"\x03\x32\x01\x06\x07")
+
+
+def test_strict_lowvbat_model_ignores_all_but_sam():
+    clk = Clock()
+    emu = PN532Emulator(clk, lowvbat="sam-first")
+    uart = emu.uart
+    uart.write(b"\x55\x55" + bytes(14) + wrap(0xD4, b"\x02"))
+    clk.advance(10)
+    assert uart.in_waiting == 0 and emu.ignored == [0x02]
+    uart.write(wrap(0xD4, b"\x14\x01\x14\x01"))
+    clk.advance(10)
+    assert uart.read(64) == ACK + wrap(0xD5, b"\x15") and not emu.lowvbat
+    uart.write(wrap(0xD4, b"\x02"))
+    clk.advance(10)
+    assert uart.read(64) == ACK + wrap(0xD5, b"\x03\x32\x01\x06\x07")
+    with pytest.raises(ValueError):
+        PN532Emulator(clk, lowvbat="maybe")
 
 
 def test_emulator_answers_errors_and_resends():
@@ -387,11 +407,23 @@ def test_silent_reader(link):
 
 
 @pytest.mark.parametrize("link", LINKS)
-def test_reader_reset_needs_sam_again(link):
+def test_reader_reset_answers_but_has_lost_its_settings(link):
     r = Rig(link)
-    r.emu.power_on()  # a brown-out: LowVbat and asleep again
+    r.emu.power_on()  # a brown-out: LowVbat, asleep, defaults back (MaxRetries FF)
+    assert r.run(r.drv.start_firmware_version) == P.DONE  # a cold C106 answers this
+    assert r.emu.lowvbat and r.emu.ignored == []
+    assert r.list_a() == P.E_TIMEOUT  # PassiveActivation FF again: waits for a card for ever
+    assert r.run(r.drv.start_sam_configuration) == P.DONE and not r.emu.lowvbat
+    assert r.run(lambda t: r.drv.start_max_retries(t, passive=1)) == P.DONE
+    assert r.list_a() == P.DONE and r.drv.nbtg == 0
+
+
+@pytest.mark.parametrize("link", LINKS)
+def test_reader_reset_in_the_strict_model(link):
+    r = Rig(link, lowvbat="sam-first")
+    r.emu.power_on()
     assert r.run(r.drv.start_firmware_version) == P.E_NO_ACK
-    assert r.emu.ignored == ([] if link == "uart" else [0x02])  # HSU: asleep, never heard it
+    assert r.emu.ignored == [0x02]  # heard (a cold chip wakes on any byte), ignored until SAM
     assert r.run(r.drv.start_sam_configuration) == P.DONE
     assert r.run(r.drv.start_firmware_version) == P.DONE
 

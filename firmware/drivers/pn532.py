@@ -734,6 +734,8 @@ class PN532:
     def _finish(self, code):
         self._st = _IDLE
         self.result = code
+        if code != DONE and self._cmd == CMD_POWER_DOWN:
+            self.awake = False  # its answer was lost, but the chip may well be asleep: wake it first
         return code
 
     def _no_ack(self):

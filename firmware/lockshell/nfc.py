@@ -18,11 +18,13 @@
 #
 # Start-up: SAMConfiguration (first: the chip boots in LowVbat), GetFirmwareVersion (IC 0x32),
 # RFConfiguration MaxRetries with a finite PassiveActivation (no card -> NbTg 0, not a timeout).
-# Then every interval_ms one InListPassiveTarget, alternating 106 kbps type A and FeliCa 212
-# (system code FFFF, request code 01), InRelease when a target was listed, PowerDown until the next
-# poll (the engine sends the HSU wake preamble before the next command). A card that stays in the
-# field is reported once; it counts as gone after `absent` consecutive polls of its technology
-# without it. Any engine error re-initialises from SAMConfiguration after a back-off that doubles
+# Then every interval_ms (default 100) one wake: InListPassiveTarget 106 kbps type A, InRelease when
+# a target was listed, InListPassiveTarget FeliCa 212 (system code FFFF, request code 01), InRelease
+# likewise, then PowerDown until the next wake (the engine sends the HSU wake preamble first).
+# pair=False lists one technology per wake instead, alternating (the policy before issue 6: with
+# 250 ms a card waited up to 500 ms; docs/benchmarks.md "Tap-to-unlock latency" has the figures).
+# A card that stays in the field is reported once; it counts as gone after `absent` consecutive
+# polls of its technology without it. Any engine error re-initialises from SAMConfiguration after a back-off that doubles
 # up to backoff_max_ms. Nothing is allocated per poll while no card is presented.
 #
 # Phone (phone_auth given): after the list, each APDU (SELECT, CHALLENGE) is one InDataExchange,
@@ -64,9 +66,9 @@ def _hex(buf, n):
 
 
 class NfcReader:
-    def __init__(self, engine, interval_ms=250, absent=2, fail_limit=3, backoff_ms=100,
+    def __init__(self, engine, interval_ms=100, absent=2, fail_limit=3, backoff_ms=100,
                  backoff_max_ms=5000, felica=True, power_down=True, passive=1, phone_auth=None,
-                 rand=None, step_ms=500, phone_ms=1500):
+                 rand=None, step_ms=500, phone_ms=1500, pair=True):
         # phone_auth: a lockctl.phone.PhoneAuth, or a (keys, door_id) pair to build one with rand
         # (default os.urandom); rand given with a PhoneAuth replaces its random source
         if type(phone_auth) is tuple:
@@ -87,6 +89,7 @@ class NfcReader:
         self.backoff_ms = backoff_ms
         self.backoff_max_ms = backoff_max_ms
         self.felica = felica
+        self.pair = pair  # both technologies in each wake: type A, then FeliCa, then PowerDown
         self.power_down = power_down
         self.passive = passive  # MaxRetries PassiveActivation
         self.down = False
@@ -225,10 +228,10 @@ class NfcReader:
             elif e.nbtg:
                 self._start(now, _RELEASE)
             else:
-                self._after(now)
+                self._next(now)
             return ev
         elif step == _RELEASE:
-            self._after(now)
+            self._next(now)
         elif step == _XCHG:
             a = self.auth
             n = a.answer(memoryview(e.rx)[1:e.rx_len])
@@ -247,6 +250,13 @@ class NfcReader:
         else:
             self._step = _WAIT
         return None
+
+    def _next(self, now):
+        # after a list (and its release): FeliCa follows type A in the same wake when pairing
+        if self.pair and self.felica and self.tech == TECH_F:
+            self._start(now, _LIST)
+        else:
+            self._after(now)
 
     def _after(self, now):
         if self.power_down:

@@ -1,6 +1,7 @@
 # NfcReader (firmware/lockshell/nfc.py), the polling policy, over the real PN532 engine and a scripted chip on a
-# fake UART: start-up order, alternating type A / FeliCa, PowerDown and wake, one report per
-# presentation, reader down / up with back-off, and no allocation per poll with no card present.
+# fake UART: start-up order, type A and FeliCa in each wake (default) or alternating (pair=False),
+# PowerDown and wake, one report per presentation, reader down / up with back-off, and no allocation
+# per poll with no card present.
 from fakes import alloc_bytes
 from fwcheck import raises
 from pn532fakes import FakeChip, FakeUart, FakeI2c, chip_frame
@@ -78,12 +79,24 @@ def test_start_up_order_and_first_polls():
     assert evs == []
     assert chip.cmds[:3] == [0x14, 0x02, 0x32]
     assert chip.frames[2][5:11] == b"\xd4\x32\x05\xff\x01\x01"  # MaxRetries, PassiveActivation 1
-    assert chip.cmds[3:] == [0x4A, 0x16]  # type A list, then PowerDown
+    assert chip.cmds[3:] == [0x4A, 0x4A, 0x16]  # type A list, FeliCa list, then PowerDown
+    assert chip.lists == [1, 1] and chip.brty == 1
     assert chip.wakes == 1 and rd.inits == 1 and not rd.down
+    assert rd.interval_ms == 100 and rd.pair
+
+
+def test_both_technologies_each_wake_every_interval():
+    rd, chip, uart, eng = rig()
+    step(rd, 0, 1010)  # wakes at about 0, 100, ..., 1000: each lists A then FeliCa, then PowerDown
+    assert chip.lists == [11, 11]
+    lists = [f[8] for f in chip.frames if f[6] == 0x4A]
+    assert lists == [0, 1] * 11
+    assert chip.cmds.count(0x16) == 11 and chip.wakes == 11
+    assert 0x52 not in chip.cmds
 
 
 def test_alternates_a_and_felica_every_interval_with_power_down_and_wake():
-    rd, chip, uart, eng = rig(interval_ms=250)
+    rd, chip, uart, eng = rig(interval_ms=250, pair=False)
     step(rd, 0, 1010)  # the first list starts when start-up ends, a few ms in
     assert chip.lists == [3, 2]  # t = 0 A, 250 F, 500 A, 750 F, 1000 A
     felica = [f for f in chip.frames if f[6] == 0x4A and f[8] == 1]
@@ -94,13 +107,16 @@ def test_alternates_a_and_felica_every_interval_with_power_down_and_wake():
 
 
 def test_interval_is_configurable():
-    rd, chip, uart, eng = rig(interval_ms=100)
+    rd, chip, uart, eng = rig(interval_ms=100, pair=False)
     step(rd, 0, 1010)
     assert chip.lists[0] + chip.lists[1] == 11
+    rd, chip, uart, eng = rig(interval_ms=250)
+    step(rd, 0, 1010)
+    assert chip.lists == [5, 5]
 
 
 def test_type_a_card_reported_once_while_held_and_again_after_re_tap():
-    rd, chip, uart, eng = rig(interval_ms=100, absent=2)
+    rd, chip, uart, eng = rig(interval_ms=100, absent=2, pair=False)
     evs = step(rd, 0, 150, [])
     chip.a_card = list_a(b"\x04\x51\x2a\x1a\x7c\x5d\x80")
     evs = step(rd, 150, 1000, evs)
@@ -116,6 +132,23 @@ def test_type_a_card_reported_once_while_held_and_again_after_re_tap():
     chip.a_card = list_a(b"\x04\x51\x2a\x1a\x7c\x5d\x80")
     evs = step(rd, 2000, 2400, [])
     assert evs == [("card", KIND_ISO14443A, "04512A1A7C5D80")]
+
+
+def test_held_card_with_both_technologies_each_wake():
+    rd, chip, uart, eng = rig(absent=2)
+    evs = step(rd, 0, 150, [])
+    chip.a_card = list_a(b"\xde\xad\xbe\xef")
+    evs = step(rd, 150, 1000, evs)
+    assert evs == [("card", "iso14443a", "DEADBEEF")]
+    assert chip.cmds.count(0x52) >= 7  # released after each list that found it, then FeliCa listed
+    chip.a_card = None
+    step(rd, 1000, 1100)  # one wake without it: still present
+    chip.a_card = list_a(b"\xde\xad\xbe\xef")
+    assert step(rd, 1100, 1500, []) == []
+    chip.a_card = None
+    step(rd, 1500, 1700)  # two wakes without it: gone
+    chip.a_card = list_a(b"\xde\xad\xbe\xef")
+    assert step(rd, 1700, 1900, []) == [("card", "iso14443a", "DEADBEEF")]
 
 
 def test_another_card_is_a_new_presentation():
