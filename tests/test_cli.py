@@ -310,7 +310,7 @@ def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exit
             if r:
                 got += os.read(proc.stdout.fileno(), 65536)
         assert proc.poll() is None, "the run ended early"
-        assert got.decode().splitlines()[:3] == ["0 BOOT locked", "1552 UNLOCK iso14443a alice", "12032 LOCK relock"]
+        assert got.decode().splitlines()[:3] == ["0 BOOT locked", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -318,7 +318,7 @@ def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exit
             proc.kill()
             proc.wait()
     assert proc.returncode == 130
-    assert (got + out).decode().splitlines() == ["0 BOOT locked", "1552 UNLOCK iso14443a alice", "12032 LOCK relock"]
+    assert (got + out).decode().splitlines() == ["0 BOOT locked", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
     err = err.decode()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("doorkit sim: %s: interrupted at " % p) and "ms of 31622400000 (virtual); 3 log lines so far" in err

@@ -9,6 +9,7 @@ import doorkit  # noqa: F401
 from doorkit.sim.pn532 import Clock, PN532Emulator, mifare_classic, suica
 from drivers import pn532 as P
 from lockshell import nfc
+from lockctl.codes import KIND_FELICA, KIND_ISO14443A
 
 MODELS = ("answer", "sam-first")
 LINKS = ("uart", "i2c")
@@ -40,7 +41,7 @@ def test_reader_comes_up_with_either_model(link, model):
     assert r.emu.commands[:3] == [0x14, 0x02, 0x32] and r.emu.ignored == []
     assert not r.emu.lowvbat and r.rd.inits == 1 and r.rd.errors == 0
     r.emu.enter(mifare_classic())
-    assert [ev for _, ev in r.run(1000)] == [("card", "iso14443a", "DEADBEEF")]
+    assert [ev for _, ev in r.run(1000)] == [("card", KIND_ISO14443A, "DEADBEEF")]
 
 
 @pytest.mark.parametrize("link", LINKS)
@@ -54,7 +55,7 @@ def test_first_command_after_power_up_lost(link, model):
     evs = r.run(1500)
     assert evs == [] and r.rd.errors == 1 and r.rd.inits == 1 and not r.rd.down
     r.emu.enter(suica())
-    assert [ev for _, ev in r.run(1000)] == [("card", "felica", "01014E1F2D3C4B5A")]
+    assert [ev for _, ev in r.run(1000)] == [("card", KIND_FELICA, "01014E1F2D3C4B5A")]
 
 
 @pytest.mark.parametrize("link", LINKS)
@@ -71,7 +72,7 @@ def test_brown_out_is_recovered_from(link, model):
     assert [ev for _, ev in evs] == [] and r.rd.inits == inits + 1 and not r.rd.down
     assert r.emu.max_retries[2] == r.rd.passive
     r.emu.enter(mifare_classic())
-    assert [ev for _, ev in r.run(1000)] == [("card", "iso14443a", "DEADBEEF")]
+    assert [ev for _, ev in r.run(1000)] == [("card", KIND_ISO14443A, "DEADBEEF")]
 
 
 @pytest.mark.parametrize("fault", ["mute", "truncate", "dcs"])

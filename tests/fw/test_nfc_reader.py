@@ -139,7 +139,7 @@ def test_held_card_with_both_technologies_each_wake():
     evs = step(rd, 0, 150, [])
     chip.a_card = list_a(b"\xde\xad\xbe\xef")
     evs = step(rd, 150, 1000, evs)
-    assert evs == [("card", "iso14443a", "DEADBEEF")]
+    assert evs == [("card", KIND_ISO14443A, "DEADBEEF")]
     assert chip.cmds.count(0x52) >= 7  # released after each list that found it, then FeliCa listed
     chip.a_card = None
     step(rd, 1000, 1100)  # one wake without it: still present
@@ -148,7 +148,7 @@ def test_held_card_with_both_technologies_each_wake():
     chip.a_card = None
     step(rd, 1500, 1700)  # two wakes without it: gone
     chip.a_card = list_a(b"\xde\xad\xbe\xef")
-    assert step(rd, 1700, 1900, []) == [("card", "iso14443a", "DEADBEEF")]
+    assert step(rd, 1700, 1900, []) == [("card", KIND_ISO14443A, "DEADBEEF")]
 
 
 def test_another_card_is_a_new_presentation():
