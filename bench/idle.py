@@ -28,23 +28,9 @@ else:
         return now_us() - t0
 
 
-class Clock:
-    def __init__(self):
-        self.t = 0
-
-    def ticks_ms(self):
-        return self.t & 0x3FFFFFFF
-
-    def ticks_diff(self, a, b):
-        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
-
-    async def sleep_ms(self, ms):
-        self.t += ms
-
-
 def one(minutes, idle_ms):
     import asyncio
-    from fakes import FakePin, FakePWM, FakeADC
+    from fakes import FakePin, FakePWM, FakeADC, VirtualClock
     from pn532fakes import FakeChip, FakeUart, chip_frame
     from lockctl.keys import KeyList
     from lockshell.app import App, run
@@ -65,7 +51,7 @@ def one(minutes, idle_ms):
                   Debounced(FakePin(1, record=False), 0, active_low=True),
                   Indicator(FakePin(0, record=False), FakePWM(record=False)), reader)
     app = App(board, MemoryStore(None, (1000, 3000)), KeyList([(1, "DEADBEEF", "alice")]))
-    clock = Clock()
+    clock = VirtualClock()
     end = minutes * 60000
 
     class Stop(Exception):

@@ -199,43 +199,25 @@ def test_session_screen_fits_the_width():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
 def test_interactive_door_in_a_pty_quits_with_q():
-    import fcntl
-    import pty
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    from ptyio import Pty
+    t = Pty(40, 120)
     env = dict(os.environ, TERM="xterm")
-    p = subprocess.Popen([doorkit_exe(), "sim"], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
+    p = subprocess.Popen([doorkit_exe(), "sim"], stdin=t.slave, stdout=t.slave, stderr=t.slave, env=env, cwd=ROOT,
                          close_fds=True)
-    os.close(slave)
-    out = b""
-
-    def read_until(needle, seconds):
-        nonlocal out
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and needle not in out:
-            r, _, _ = select.select([master], [], [], 0.05)
-            if r:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    return False
-        return needle in out
-
+    t.child_started()
     try:
-        assert read_until(b"virtual", 20), out[-2000:]
-        os.write(master, b"1")  # alice's card: the motor takes ~0.55 s (real time) to unlock
-        assert read_until(b"UNLOCK", 20), out[-2000:]
-        os.write(master, b"q")
+        assert t.read_until(b"virtual"), t.out[-2000:]
+        t.write(b"1")  # alice's card: the motor takes ~0.55 s (real time) to unlock
+        assert t.read_until(b"UNLOCK"), t.out[-2000:]
+        t.write(b"q")
         p.wait(timeout=10)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-        os.close(master)
+        t.close()
     assert p.returncode == 0
-    text = out.decode("utf-8", "replace")
+    text = t.text()
     assert "virtual" in text and "UNLOCK" in text
 
 
@@ -326,30 +308,19 @@ def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exit
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
 def test_progress_line_on_a_terminal_only_on_stderr():
-    import pty
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([doorkit_exe(), "sim", "--script", DEMO], stdout=subprocess.PIPE, stderr=slave,
+    from ptyio import Pty
+    t = Pty()
+    proc = subprocess.Popen([doorkit_exe(), "sim", "--script", DEMO], stdout=subprocess.PIPE, stderr=t.slave,
                             stdin=subprocess.DEVNULL, cwd=ROOT)
-    os.close(slave)
-    err = b""
+    t.child_started()
     try:
         out, _ = proc.communicate(timeout=60)
-        while True:
-            r, _, _ = select.select([master], [], [], 0.5)
-            if not r:
-                break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            err += chunk
+        t.drain(0.5)
     finally:
-        os.close(master)
+        t.close()
     assert proc.returncode == 0
     assert b"\r" not in out and out.decode().splitlines()[0] == "0 BOOT locked"
-    text = err.decode()
+    text = t.text()
     assert "\rdoorkit sim: " in text and " virtual (" in text and " log lines" in text
     last = text.replace("\r\n", "\n").split("\r")[-1]  # the progress line is wiped before the verdict
     assert last.strip() == "%s: ok, 22 log lines as expected" % DEMO

@@ -58,32 +58,6 @@ def test_random_event_sequences_keep_the_safety_invariants(start, seq):
             assert t_ >= 0
 
 
-class CountingRig(Rig):
-    """Rig that remembers which event each batch of actions answered."""
-
-    def __init__(self, **kw):
-        self.batches = []  # (event kind, actions)
-        Rig.__init__(self, **kw)
-
-    def _take(self, t, acts, kind=None):
-        self.batches.append((kind, acts))
-        return Rig._take(self, t, acts)
-
-    def advance(self, t):
-        core = self.core
-        while True:
-            d = core.next_deadline()
-            if d is None or d > t:
-                break
-            self.now = d
-            self._take(d, core.handle(d, EV_TIMER), EV_TIMER)
-        self.now = t
-
-    def ev(self, t, kind, arg=None):
-        self.advance(t)
-        return self._take(t, self.core.handle(t, kind, arg), kind)
-
-
 @settings(max_examples=examples(200), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 3000), st.sampled_from(
     [(EV_DOOR, True), (EV_DOOR, False), (EV_BUTTON, None), (EV_STALL, None)])), max_size=80),
@@ -91,7 +65,7 @@ class CountingRig(Rig):
 def test_a_stuck_bolt_gets_two_attempts_per_request_then_jams(seq, backoff_ms):
     """With the bolt stuck at the lock end (no position ever arrives) every button request drives at
     most twice toward unlock (the first attempt and one retry) and a move that fails both is JAM."""
-    r = CountingRig(config={"backoff_ms": backoff_ms})
+    r = Rig(config={"backoff_ms": backoff_ms})
     t = 0
     for dt, (kind, arg) in seq:
         t += dt

@@ -3,10 +3,8 @@ layout, colours, feedback for keys that do nothing, timers, scrolling, and savin
 scenario that replays to the same log. No terminal needed (one pty test at the end)."""
 import curses
 import os
-import select
 import subprocess
 import sys
-import time
 
 import pytest
 from conftest import examples
@@ -353,44 +351,26 @@ def test_any_session_replays_to_the_same_log(tmp_path, seed, steps):
 
 # ---------------------------------------------------------------- in a terminal
 def _pty_run(rows, cols, keys, until, cwd):
-    import fcntl
-    import pty
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    from ptyio import Pty
+    t = Pty(rows, cols)
     env = dict(os.environ, TERM="xterm")
     env.pop("NO_COLOR", None)
-    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=slave,
-                         stdout=slave, stderr=slave, env=env, cwd=cwd, close_fds=True)
-    os.close(slave)
-    out = b""
-
-    def read_until(needle, seconds):
-        nonlocal out
-        end = time.monotonic() + seconds  # a safety net, not a measurement
-        while time.monotonic() < end and needle not in out:
-            r, _, _ = select.select([master], [], [], 0.05)
-            if r:
-                try:
-                    out += os.read(master, 65536)
-                except OSError:
-                    return False
-        return needle in out
-
+    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=t.slave,
+                         stdout=t.slave, stderr=t.slave, env=env, cwd=cwd, close_fds=True)
+    t.child_started()
     try:
-        assert read_until(until, 20), out[-2000:]
+        assert t.read_until(until), t.out[-2000:]
         for k, wait in keys:
-            os.write(master, k)
+            t.write(k)
             if wait:
-                assert read_until(wait, 20), out[-2000:]
+                assert t.read_until(wait), t.out[-2000:]
         p.wait(timeout=10)
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-        os.close(master)
-    return p.returncode, out.decode("utf-8", "replace")
+        t.close()
+    return p.returncode, t.text()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
@@ -415,32 +395,21 @@ def test_in_a_pty_below_80x24_it_says_too_small(tmp_path):
 @pytest.mark.parametrize("term,why", [("no-such-terminal", "could not find terminal"),
                                       ("dumb", "it cannot move the cursor")])
 def test_a_terminal_that_cannot_show_the_door_gets_one_line_and_exit_2(term, why):
-    import pty
-    master, slave = pty.openpty()
+    from ptyio import Pty
+    t = Pty()
     env = dict(os.environ, TERM=term)
-    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=slave,
-                         stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    out = b""
+    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=t.slave,
+                         stdout=t.slave, stderr=t.slave, env=env, close_fds=True)
+    t.child_started()
     try:
         p.wait(timeout=30)
-        while True:
-            r, _, _ = select.select([master], [], [], 0.2)
-            if not r:
-                break
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+        t.drain()
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-        os.close(master)
-    text = out.decode("utf-8", "replace")
+        t.close()
+    text = t.text()
     assert p.returncode == 2
     assert "doorkit sim: this terminal cannot show the door (TERM=%s: " % term in text and why in text
     assert "Traceback" not in text

@@ -19,6 +19,7 @@ class Rig:
         self.log_count = 0
         self.core = LockCore(config, cal, keys)
         self.actions = []  # (t, action) for everything the core emitted
+        self.batches = []  # (event kind or None for boot, actions) per call, when keep
         self.log = []
         self.motor = 0
         self.motor_since = t
@@ -26,7 +27,9 @@ class Rig:
         self.now = t
         self._take(t, self.core.boot(t, pos, door_open))
 
-    def _take(self, t, acts):
+    def _take(self, t, acts, kind=None):
+        if self.keep:
+            self.batches.append((kind, acts))
         for a in acts:
             if self.keep:
                 self.actions.append((t, a))
@@ -67,12 +70,12 @@ class Rig:
             if d < core.now:
                 d = core.now  # due already (a deadline moved below the clock by a rebase)
             self.now = d
-            self._take(d, core.handle(d, EV_TIMER))
+            self._take(d, core.handle(d, EV_TIMER), EV_TIMER)
         self.now = t
 
     def ev(self, t, kind, arg=None):
         self.advance(t)
-        return self._take(t, self.core.handle(t, kind, arg))
+        return self._take(t, self.core.handle(t, kind, arg), kind)
 
     def drives(self):
         return [(t, a[1]) for (t, a) in self.actions if a[0] == A_DRIVE]

@@ -111,3 +111,34 @@ class Lcg:
         # integer in lo..hi inclusive
         self.s = (self.s * 1103515245 + 12345) & 0x7FFFFFFF
         return lo + (self.s >> 8) % (hi - lo + 1)
+
+
+def timeline(thing, led, buz, t0, t1, step=1):
+    # poll thing (an Indicator or Signals) every `step` ms over [t0, t1]; return the output changes
+    # as [(t, led, buzzer_on), ...]
+    out = []
+    last = (led.level, buz.duty != 0)
+    t = t0
+    while t <= t1:
+        thing.poll(t)
+        now = (led.level, buz.duty != 0)
+        if now != last:
+            out.append((t, now[0], now[1]))
+            last = now
+        t += step
+    return out
+
+
+class VirtualClock:
+    """ticks_ms / ticks_diff for lockshell.app.run() on a virtual clock that wraps like the board's
+    (2**30); the caller moves t (its sleep_ms)."""
+
+    def __init__(self, t=0):
+        self.t = t
+
+    def ticks_ms(self):
+        return self.t & 0x3FFFFFFF
+
+    def ticks_diff(self, a, b):
+        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
+

@@ -4,6 +4,7 @@
 import asyncio
 
 from apprig import Rig, LOCK, UNLOCK
+from fakes import VirtualClock
 from lockshell.app import run, IDLE_MS, PERIOD_MS
 from lockctl.record import format_record
 from lockctl.codes import UNLOCKED
@@ -11,18 +12,7 @@ from lockctl.codes import UNLOCKED
 MP_HEAP = "96wK"  # the whole firmware shell: App + core + every driver (tests/conftest.py)
 
 
-class Clock:
-    """ticks_ms / ticks_diff / sleep_ms for run(), on a virtual clock that wraps like the board's."""
-
-    def __init__(self, t=0):
-        self.t = t
-
-    def ticks_ms(self):
-        return self.t & 0x3FFFFFFF
-
-    def ticks_diff(self, a, b):
-        return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
-
+class Clock(VirtualClock):
     async def sleep_ms(self, ms):
         self.t += ms
         await asyncio.sleep(0)

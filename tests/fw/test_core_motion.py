@@ -162,12 +162,18 @@ def test_door_opening_during_lock_stops_motor_at_once():
     ]
 
 
-def test_door_pulled_open_as_the_bolt_goes_out_retracts_it_so_the_door_can_close():
+def _auto_lock_under_way():
+    """Someone went through; the auto-lock started at 5000 and the bolt is part way out at 5150."""
     r = Rig(pos=UNLOCK_POS)
     r.ev(1000, EV_DOOR, True)
     r.ev(2000, EV_DOOR, False)
-    r.advance(5000)  # auto-lock starts
-    r.ev(5150, EV_POSITION, 2300)  # the bolt is part way out
+    r.advance(5000)
+    r.ev(5150, EV_POSITION, 2300)
+    return r
+
+
+def test_door_pulled_open_as_the_bolt_goes_out_retracts_it_so_the_door_can_close():
+    r = _auto_lock_under_way()
     acts = r.ev(5200, EV_DOOR, True)  # someone pulls the door
     assert acts[0] == (A_STOP,)  # stop first, as always
     assert acts[-1] == (A_DRIVE, 1)  # then pull the bolt back: never throw it with the door open
@@ -183,11 +189,7 @@ def test_door_pulled_open_as_the_bolt_goes_out_retracts_it_so_the_door_can_close
 
 
 def test_retraction_finishing_after_the_door_closed_arms_the_auto_lock():
-    r = Rig(pos=UNLOCK_POS)
-    r.ev(1000, EV_DOOR, True)
-    r.ev(2000, EV_DOOR, False)
-    r.advance(5000)
-    r.ev(5150, EV_POSITION, 2300)
+    r = _auto_lock_under_way()
     r.ev(5200, EV_DOOR, True)
     r.ev(5300, EV_DOOR, False)  # shut again at once, while the bolt is still coming back
     r.ev(5500, EV_POSITION, UNLOCK_POS)
@@ -197,11 +199,7 @@ def test_retraction_finishing_after_the_door_closed_arms_the_auto_lock():
 
 
 def test_button_during_a_retraction_with_the_door_open_takes_it_over():
-    r = Rig(pos=UNLOCK_POS)
-    r.ev(1000, EV_DOOR, True)
-    r.ev(2000, EV_DOOR, False)
-    r.advance(5000)
-    r.ev(5150, EV_POSITION, 2300)
+    r = _auto_lock_under_way()
     r.ev(5200, EV_DOOR, True)
     r.ev(5300, EV_BUTTON)  # not refused for the open door: the bolt is on its way back anyway
     r.ev(5500, EV_POSITION, UNLOCK_POS)
@@ -209,11 +207,7 @@ def test_button_during_a_retraction_with_the_door_open_takes_it_over():
 
 
 def test_a_retraction_that_stalls_with_the_door_open_retries_without_backing_off():
-    r = Rig(pos=UNLOCK_POS)
-    r.ev(1000, EV_DOOR, True)
-    r.ev(2000, EV_DOOR, False)
-    r.advance(5000)
-    r.ev(5150, EV_POSITION, 2300)
+    r = _auto_lock_under_way()
     r.ev(5200, EV_DOOR, True)
     r.ev(5400, EV_STALL)  # the retraction is blocked: the retry goes straight on, no back-off
     r.ev(5600, EV_STALL)

@@ -1,7 +1,7 @@
 # Indicator, the LED / buzzer step player: exact timelines, one-shot and repeat, stop, writes only on
 # change, optional outputs, next_deadline(), wrap safety, no allocation in poll(). It knows no lock
 # codes (the patterns and the alarm policy are lockshell/signals.py's, tests/fw/test_signals.py).
-from fakes import FakePin, FakePWM, alloc_bytes
+from fakes import FakePin, FakePWM, alloc_bytes, timeline
 from fwcheck import raises
 from drivers.indicator import Indicator
 
@@ -13,21 +13,6 @@ BLINK = (1, 1, 250, 0, 0, 250)
 def make(**kw):
     led, buz = FakePin(0), FakePWM()
     return Indicator(led, buz, **kw), led, buz
-
-
-def timeline(ind, led, buz, t0, t1, step=1):
-    # poll every `step` ms over [t0, t1]; return the output changes as [(t, led, buzzer_on), ...]
-    out = []
-    last = (led.level, buz.duty != 0)
-    t = t0
-    while t <= t1:
-        ind.poll(t)
-        now = (led.level, buz.duty != 0)
-        if now != last:
-            out.append((t, now[0], now[1]))
-            last = now
-        t += step
-    return out
 
 
 def test_constructor_turns_outputs_off():

@@ -1,7 +1,7 @@
 # lockshell.signals: what each indication looks and sounds like (exact timelines through the real
 # Indicator player) and the alarm policy: sound for alarm_sound_ms, then LED only until cleared;
 # every alarm event re-arms the sound; another indication plays over the alarm, which then resumes.
-from fakes import FakePin, FakePWM, alloc_bytes
+from fakes import FakePin, FakePWM, alloc_bytes, timeline
 from fwcheck import raises
 from lockctl.codes import IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE
 from drivers.indicator import Indicator
@@ -13,20 +13,6 @@ ON = 32768
 def make(**kw):
     led, buz = FakePin(0), FakePWM()
     return Signals(Indicator(led, buz), **kw), led, buz
-
-
-def timeline(sig, led, buz, t0, t1, step=1):
-    out = []
-    last = (led.level, buz.duty != 0)
-    t = t0
-    while t <= t1:
-        sig.poll(t)
-        now = (led.level, buz.duty != 0)
-        if now != last:
-            out.append((t, now[0], now[1]))
-            last = now
-        t += step
-    return out
 
 
 # expected (t, led, buzzer) changes after show(pattern, 0), ending with both off
