@@ -26,6 +26,7 @@ _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(_ROOT, "host"))
 import doorkit  # noqa: E402,F401
 from doorkit.sim.board import NFC_CARDS, VirtualDoor  # noqa: E402
+from lockctl.codes import LOCKED  # noqa: E402
 
 KINDS = ("mifare", "ntag", "uid10", "suica", "phone")
 KEYS = [NFC_CARDS[k][1] + ("user-" + k,) for k in KINDS]
@@ -74,7 +75,7 @@ def taps(seed, policy, kind, n):
         else:
             bad += 1
         d.advance(3000)
-        if d.core.state_name != "locked":
+        if d.core.state != LOCKED:
             bad += 1
             d.advance(5000)
     return out, bad
@@ -97,11 +98,7 @@ def inautopoll(n, seed, period=1, types=(0x00, 0x11)):
         card = NFC_CARDS[cards[kind]][2]()
 
         def run(start):
-            st = start(clock.t)
-            while st == P.BUSY:
-                clock.advance(1)
-                st = drv.poll(clock.t)
-            return st
+            return clock.run(drv, start)
 
         run(drv.start_sam_configuration)
         params = bytes([0xFF, period]) + bytes(types)

@@ -77,6 +77,17 @@ class Clock:
     def advance(self, ms):
         self.t += ms
 
+    def run(self, driver, start):
+        """Run one command of a PN532 driver (firmware/drivers/pn532.py's engine, through its
+        public start_*/poll API) to its end, 1 ms at a time: start(now) begins it; returns the
+        engine's final status (DONE or an E_* code)."""
+        from drivers.pn532 import BUSY
+        st = start(self.t)
+        while st == BUSY:
+            self.advance(1)
+            st = driver.poll(self.t)
+        return st
+
 
 class SyntaxErr(Exception):
     """Bad command parameters: the chip answers with its application error frame."""

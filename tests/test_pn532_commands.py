@@ -194,11 +194,7 @@ def test_driver_start_command_with_the_new_commands():
     drv = P.PN532(P.HsuLink(emu.uart))
 
     def run(start):
-        st = start(clock.t)
-        while st == P.BUSY:
-            clock.advance(1)
-            st = drv.poll(clock.t)
-        return st
+        return clock.run(drv, start)
 
     assert run(drv.start_sam_configuration) == P.DONE
     data = bytes(range(200)) + bytes(62)

@@ -85,11 +85,7 @@ def test_power_down_answer_lost_the_next_command_wakes_the_chip_first(fault):
     drv = P.PN532(P.HsuLink(emu.uart))
 
     def run(start):
-        st = start(clock.t)
-        while st == P.BUSY:
-            clock.advance(1)
-            st = drv.poll(clock.t)
-        return st
+        return clock.run(drv, start)
 
     assert run(drv.start_sam_configuration) == P.DONE
     emu.inject(fault, on="resp", keep=3)  # the driver's NACKs go unheard: the chip sleeps
