@@ -128,11 +128,11 @@ def wire():
         u = Counting(emu.uart)
         eng = P.PN532(P.HsuLink(u))
         rd = nfc.NfcReader(eng, interval_ms=INTERVAL)
-        while not (rd.inits and rd.tech == (0 if rd.pair else tech) and rd._step == nfc._WAIT and rd.polls >= 2):
+        while not (rd.inits and rd.tech == (0 if rd.pair else tech) and rd.waiting and rd.polls >= 2):
             rd.poll(clock.t)
             clock.advance(1)
         emu.enter(make())
-        clock.t = rd._due  # the poll of its technology starts now
+        clock.t = rd.next_deadline()  # the poll of its technology starts now
         u.tx = u.rx = 0
         t0 = clock.t
         ev = None
@@ -148,7 +148,7 @@ def wire():
     emu = PN532Emulator(clock)
     u = Counting(emu.uart)
     rd = nfc.NfcReader(P.PN532(P.HsuLink(u)), interval_ms=INTERVAL)
-    while rd.polls < 2 or rd._step != nfc._WAIT:
+    while rd.polls < 2 or not rd.waiting:
         rd.poll(clock.t)
         clock.advance(1)
     u.tx = u.rx = 0

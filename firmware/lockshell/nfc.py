@@ -168,6 +168,12 @@ class NfcReader:
             return None
         return self._due
 
+    @property
+    def waiting(self):
+        """Up and idle between two wakes (the next starts at next_deadline()): not starting up,
+        backing off or running a command."""
+        return self._step == _WAIT and not self._running and self._pend is None
+
     # -- steps --
 
     def _start(self, now, step):
