@@ -331,10 +331,18 @@ class VirtualDoor:
             return best
         r = self._reader
         if r is not None and r.next_deadline() is None:
-            # a reader command is running: its engine may act on any millisecond (bytes arriving,
-            # inter-byte gap, time-outs), so look every ms, as fixed 1 ms stepping does
-            if best is None or now + 1 < best:
-                best = now + 1
+            # a reader command is running: the reader acts when the chip's next frame lands on the
+            # line or the chip's running list tries again (the emulator knows when), or at its own
+            # time-outs (command_deadline); an event held for the next poll is due at once
+            h = now + 1
+            if r.running:
+                e = self.pn532.next_event()
+                c = r.command_deadline()
+                h = e if c is None or (e is not None and e < c) else c
+                if h is None or h <= now:
+                    h = now + 1
+            if best is None or h < best:
+                best = h
         if b.motor.running:
             # the driver can see a change of the current only by polling: wake where it changes
             c = w.next_current_change()

@@ -424,6 +424,27 @@ class PN532Emulator:
         now = self._sync()
         return self.running is not None or any(at > now for at, _ in self.out)
 
+    def next_event(self):
+        """The earliest whole ms after now at which the host could see something new without sending
+        anything: a frame landing on its line, or the next try of a running list (which may find a
+        card that is in the field by then). None when nothing is pending."""
+        now = self._sync()
+        best = None
+        for at, _ in self.out:
+            if at > now and (best is None or at < best):
+                best = at
+        r = self.running
+        if r is not None:
+            t = r.get("next") if r.get("cmd") == 0x4A else None
+            if t is None or t <= now:
+                t = now + 1  # InAutoPoll and the like: look every ms
+            if best is None or t < best:
+                best = t
+        if best is None:
+            return None
+        b = int(best)
+        return b if b == best else b + 1  # frames land at fractional ms: seen at the next whole one
+
     # -- frames in --
 
     def _host_bytes(self, data, via):

@@ -183,3 +183,25 @@ def test_iso_dep_over_in_communicate_thru():
     assert c.cmd("42e080")[1] == wrap(0xD5, H("4300" "0578807002"))  # RATS -> ATS
     assert c.cmd("4202" "00a4040007f0010203040506")[1] == wrap(0xD5, H("4300" "02" "9000"))
     assert c.cmd("42c2")[1] == wrap(0xD5, H("4300c2"))  # S(DESELECT)
+
+
+def test_next_event_is_the_first_whole_ms_the_host_can_see_something_new():
+    # the virtual board wakes at these instants while a reader command runs: it must never be later
+    # than the first ms a host polling every ms would see a new byte, and nothing may be seen before
+    c = Chip(retries=1)
+    c.emu.enter(mifare_classic())
+    c.clock.t = 100
+    assert c.emu.next_event() is None  # idle, nothing pending
+    c.uart.write(b"\x55\x55" + bytes(14) + wrap(0xD4, H("4a0100")))
+    seen = []
+    while len(seen) < 2:
+        e = c.emu.next_event()
+        assert e is not None and e == int(e) and e > c.clock.t
+        while c.clock.t < e - 1:  # every ms before it: nothing new on the line
+            c.clock.advance(1)
+            assert c.uart.in_waiting == 0, c.clock.t
+        c.clock.advance(e - c.clock.t)
+        if c.uart.in_waiting:
+            seen.append((c.clock.t, c.uart.read(512)))
+    assert seen[0][1] == ACK and seen[1][1].startswith(b"\x00\x00\xff") and seen[1][1][5:7] == H("d54b")
+    assert c.emu.next_event() is None

@@ -527,6 +527,23 @@ class PN532:
     def busy(self):
         return self._st != _IDLE
 
+    def next_deadline(self):
+        """While a command runs: the tick at which poll() acts with no new byte from the chip (the
+        ACK or response time-out, or the end of a quiet gap that truncates a frame); a tick already
+        past means poll again at once (an I2C write the bus refused). None while idle. New bytes
+        can arrive at any moment: poll often while busy."""
+        st = self._st
+        if st == _IDLE:
+            return None
+        if st == _SEND:
+            return self._t0
+        d = ticks_add(self._t0, self.ack_ms if st == _WAIT_ACK else self._resp_ms)
+        if self.parser.busy() or self.parser.noise != self._noise:
+            g = ticks_add(self._t_rx, _GAP_MS)
+            if _since(g, d) < 0:
+                d = g
+        return d
+
     # -- commands: each returns BUSY (sent; poll until it is not BUSY) or E_INUSE / E_ORDER --
 
     def start_sam_configuration(self, now, mode=1, timeout=0x14, irq=1, timeout_ms=100):

@@ -169,6 +169,23 @@ class NfcReader:
         return self._due
 
     @property
+    def running(self):
+        """A command of the conversation is in flight (poll often: the chip may answer any ms)."""
+        return self._running
+
+    def command_deadline(self):
+        """While a command runs: the tick at which poll() acts with no new byte from the chip (the
+        engine's time-out or gap, or the phone's overall limit); None otherwise."""
+        if not self._running:
+            return None
+        d = self.eng.next_deadline()
+        if self._step == _XCHG:
+            p = ticks_add(self._t_ph, self.phone_ms)
+            if d is None or _since(p, d) < 0:
+                d = p
+        return d
+
+    @property
     def waiting(self):
         """Up and idle between two wakes (the next starts at next_deadline()): not starting up,
         backing off or running a command."""

@@ -440,3 +440,23 @@ def test_phone_exchange_refused_by_the_engine_is_still_one_decision():
     evs = step(rd, 0, 1000, [])
     assert evs == [("refused", KIND_PHONE, "08123456", R_NO_ANSWER)]
     assert rd.errors == 1 and rd.error == P.E_INUSE and not rd.down
+
+
+def test_running_and_command_deadline_while_a_command_is_in_flight():
+    rd, chip, uart, eng = rig()
+    assert not rd.running and rd.command_deadline() is None
+    rd.poll(0)  # SAMConfiguration goes out
+    assert rd.running and rd.next_deadline() is None
+    assert rd.command_deadline() == eng.next_deadline() == eng.ack_ms  # its ACK deadline
+    step(rd, 1, 1000)
+    assert rd.waiting and not rd.running and rd.command_deadline() is None
+    # a silent chip: the reader acts at the engine's deadline and not before
+    chip.silent = True
+    t = rd.next_deadline()
+    rd.poll(t)
+    d = rd.command_deadline()
+    assert rd.running and d == t + eng.ack_ms
+    step(rd, t + 1, d)
+    assert rd.running and rd.fails == 0
+    rd.poll(d)
+    assert not rd.running and rd.fails == 1

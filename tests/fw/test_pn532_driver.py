@@ -488,3 +488,40 @@ def test_steady_state_polling_allocates_nothing_i2c():
     used = alloc_bytes(loop)
     assert out[0] == 20
     assert used is None or used == 0, used
+
+
+def _poll_until_state_changes(drv, t, until):
+    # poll every ms from t; return the first time poll() is not BUSY (or until)
+    while t < until:
+        t += 1
+        if drv.poll(t) != P.BUSY:
+            return t
+    return None
+
+
+def test_next_deadline_is_when_the_engine_acts_without_new_bytes():
+    # a silent chip: nothing changes until the ACK deadline, and it acts exactly then
+    drv, chip, uart = ready({0x02: FW})
+    assert drv.next_deadline() is None  # idle
+    chip.silent = True
+    assert drv.start_firmware_version(1000) == P.BUSY
+    assert drv.next_deadline() == 1000 + drv.ack_ms
+    assert _poll_until_state_changes(drv, 1000, 2000) == 1030
+    assert drv.next_deadline() is None
+    # ACKed, no response: the response deadline counts from the ACK
+    drv, chip, uart = ready({})
+    assert drv.start_list_a(50, timeout_ms=200) == P.BUSY
+    assert drv.poll(51) == P.BUSY and drv.next_deadline() == 251
+    assert _poll_until_state_changes(drv, 51, 1000) == 251
+    # a frame cut short: the quiet gap after its last byte is the next deadline
+    drv, chip, uart = ready({0x02: [FW[:10], FW]})
+    assert drv.start_firmware_version(0) == P.BUSY
+    t = 0
+    while not (drv.parser.busy() and drv.next_deadline() is not None and drv.next_deadline() < 100):
+        t += 1
+        assert drv.poll(t) == P.BUSY and t < 50
+    gap = drv.next_deadline()
+    assert t < gap <= t + 15
+    assert _poll_until_state_changes(drv, t, gap - 1) is None  # nothing happens before it ...
+    drv.poll(gap)  # ... at it the cut frame is given up and asked for again (NACK)
+    assert chip.nacks == 1
