@@ -72,7 +72,9 @@ def main(argv):
     runs = [("core_events", "core_events.py", ev), ("office", "office.py", []),
             ("endurance_board", "endurance.py", cyc), ("endurance_core", "endurance.py", ["--core"] + cyc),
             ("heap", "heap.py", ["--seconds", "10" if quick else "60"]),
-            ("nfc_poll", "nfc_poll.py", ["--seconds", "10" if quick else "60"])]
+            ("nfc_poll", "nfc_poll.py", ["--seconds", "10" if quick else "60"]),
+            ("idle", "idle.py", ["--minutes", "10" if quick else "60"]),
+            ("tap_latency", "tap_latency.py", ["--quick"] + (["--taps", "40"] if quick else []))]
     for i, (key, script, args) in enumerate(runs, 1):
         res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
@@ -170,6 +172,40 @@ def main(argv):
     for name, x in r["wire_115200"].items():
         w("| %s | %s | %g (%d + %d) | %.2f ms | %d ms |" % (name, x["ident"], x["bytes"], x["host_bytes"],
                                                            x["chip_bytes"], x["wire_ms"], x["emulated_ms"]))
+    cmd, r = res["idle"]
+    w("")
+    w("## Polls per idle hour (`%s`)" % cmd)
+    w("")
+    w("The board's loop on a virtual clock, the whole firmware with its reader (no card), nobody at the door.")
+    w("")
+    w("| runtime | loop | polls / idle hour | reader lists / hour | CPU ms / hour |")
+    w("|---|---|---|---|---|")
+    for name, k in (("MicroPython unix, `-X heapsize=%s`" % r["heapsize"], "micropython"), ("CPython", "cpython")):
+        for when, label in (("before", "every %d ms" % r[k]["period_ms"]),
+                            ("after", "to the next deadline, at most %d ms" % r[k]["idle_ms"])):
+            x = r[k][when]
+            w("| %s | %s | %d | %d | %.0f |" % (name, label, x["polls_per_hour"], x["reader_lists_per_hour"],
+                                             x["cpu_ms_per_hour"]))
+    w("")
+    w("- before / after (MicroPython): **%.2fx** polls, %.2fx CPU" % (r["micropython"]["ratio_polls"],
+                                                                   r["micropython"]["ratio_cpu"]))
+    cmd, r = res["tap_latency"]
+    w("")
+    w("## Tap-to-unlock latency on the virtual board (`%s`)" % cmd)
+    w("")
+    w("From a card entering the field to the motor command, %d taps per kind at random phases; the radio "
+      "timing is the emulator's model (docs/pn532.md)." % r["taps"])
+    w("")
+    kinds = list(r["policies"][0]["kinds"])
+    w("| policy | field on (no card) | " + " | ".join("%s median / p90 / worst ms" % k for k in kinds) + " |")
+    w("|---|---|" + "---|" * len(kinds))
+    for p in r["policies"]:
+        cells = []
+        for k in kinds:
+            x = p["kinds"][k]
+            c = "%s / %s / %s" % (x["median"], x["p90"], x["worst"])
+            cells.append(c + (" (%d failed)" % x["failed"] if x["failed"] else ""))
+        w("| %s | %.1f %% | %s |" % (p["name"], p["duty_cycle"] * 100, " | ".join(cells)))
     print("\n".join(out))
 
 

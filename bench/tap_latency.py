@@ -15,6 +15,7 @@
 # one process on the same emulator model; "before" is the reader as it was (250 ms, A and FeliCa
 # alternating), the others are candidates.
 import argparse
+import json
 import os
 import random
 import statistics
@@ -157,6 +158,19 @@ def run_latency(n, seed, which):
     for kind in KINDS:
         xs = ap[kind]
         print("| %s | %d / %d / %d |" % (kind, statistics.median(xs), pct(xs, 0.9), max(xs)))
+    res = {"taps": n, "seed": seed, "policies": [], "inautopoll": {}}
+    for name, pol, share, polls_s, cpu, per_kind, _ in rows:
+        kinds = {}
+        for kind in KINDS:
+            xs, bad = per_kind[kind]
+            kinds[kind] = {"median": statistics.median(xs) if xs else None, "p90": pct(xs, 0.9) if xs else None,
+                           "worst": max(xs) if xs else None, "failed": bad}
+        res["policies"].append({"name": name, "settings": pol, "duty_cycle": share, "polls_per_s": polls_s,
+                                "quiet_minute_cpu_s": cpu, "kinds": kinds})
+    for kind in KINDS:
+        xs = ap[kind]
+        res["inautopoll"][kind] = {"median": statistics.median(xs), "p90": pct(xs, 0.9), "worst": max(xs)}
+    return res
 
 
 def sim_cost(base):
@@ -195,9 +209,11 @@ def main(argv):
     ap.add_argument("--sim-cost", metavar="BASE", help="also time the simulations against a checkout")
     a = ap.parse_args(argv)
     print("command: .venv/bin/python bench/tap_latency.py " + " ".join(argv))
-    run_latency(a.taps, a.seed, QUICK if a.quick else range(len(POLICIES)))
+    res = run_latency(a.taps, a.seed, QUICK if a.quick else range(len(POLICIES)))
     if a.sim_cost:
         sim_cost(a.sim_cost)
+    res["command"] = "bench/tap_latency.py " + " ".join(argv)
+    print("RESULT " + json.dumps(res))
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ class VirtualDoor:
         self.on_record = None  # extra callback(record)
         self.polls = 0  # full App.poll() calls
         self.light_polls = 0  # debouncer-only polls at intermediate bounce edges
+        self.output_polls = 0  # App.poll_outputs() alone: nothing but an output step was due
         self.boots = 0
         self._queue = []  # (t, seq, fn, args)
         self._seq = 0
@@ -257,6 +258,9 @@ class VirtualDoor:
                 first = False
             elif self._light and not ran:
                 self._light_poll(now)
+            elif self._outputs and not ran:
+                self.app.poll_outputs(now)  # only the LED / buzzer or the brake release is due
+                self.output_polls += 1
             else:
                 self._poll(now)
             nxt = self._next_wake(now)
@@ -289,41 +293,39 @@ class VirtualDoor:
             self._poll(now)
 
     def _poll(self, now):
-        app = self.app
-        app.poll(now)
+        # (a core timer armed for "now" by what this poll did fires in the same App.poll)
+        self.app.poll(now)
         self._dirty = False
         self._inputs_seen = self.world.inputs
         self.polls += 1
-        # something due at "now" already (a timer armed for now by what this poll did) runs now
-        d = app.next_deadline()
-        n = 0
-        while d is not None and d <= now and n < 4:
-            app.poll(now)
-            self.polls += 1
-            n += 1
-            d = app.next_deadline()
 
     def _next_wake(self, now):
         """The next instant the App must be polled at; sets self._light when that instant is only
         an intermediate bounce edge (see _light_poll)."""
         w, b = self.world, self.board
         self._light = False
+        self._outputs = False
         best = self._queue[0][0] if self._queue else None
-        # the App's own deadlines: core timers, brake release, debounce settle, the motor driver's
-        # inrush and stall windows, the reader's next poll, the signals' next step
-        d = self.app.next_deadline()  # live: a caller may have fed the App directly
+        # the App's own deadlines (live: a caller may have fed the App directly): the core's timers,
+        # debounce settle, the motor driver's inrush and stall windows, the reader's next wake ...
+        d = self.app.next_input_deadline()
         if d is not None:
             if d <= now:
                 d = now + 1
             if best is None or d < best:
                 best = d
+        # ... and the outputs' (brake release, LED / buzzer steps): alone, they need no full poll
+        out = self.app.next_output_deadline()
+        if out is not None and out <= now:
+            out = now + 1
         m = w.next_motion_event()
         if m is not None and (best is None or m < best):
             best = m
         edge = w.next_edge()
         if self.mode == "fixed":
-            if edge is not None and (best is None or edge < best):
-                best = edge
+            for x in (edge, out):
+                if x is not None and (best is None or x < best):
+                    best = x
             if w.busy() or self.app.busy():
                 f = now + self.fine_ms
                 if best is None or f < best:
@@ -361,12 +363,20 @@ class VirtualDoor:
                     self._zone_cache = (key, h)
             if h is not None and (best is None or h < best):
                 best = h
-        if edge is not None and (best is None or edge < best):
-            self._light = self._light_ok
-            return edge
-        if best is None and self.app.busy():
-            best = now + self.fine_ms  # something the deadlines do not cover: keep looking
-        return best
+        t = best
+        if edge is not None and (t is None or edge < t):
+            t = edge
+        if out is not None and (t is None or out < t):
+            t = out
+        if t is None:
+            return now + self.fine_ms if self.app.busy() else None  # busy: something not covered
+        if t == best or (t == edge and t == out):
+            return t  # a full poll
+        if t == edge:
+            self._light = self._light_ok  # only a bounce edge: the debouncers alone
+        else:
+            self._outputs = True  # only an output step: poll_outputs() alone
+        return t
 
     def _pos_at(self, s):
         c = self.world.counts_at(s)

@@ -146,11 +146,17 @@ class App:
             d = self.core.next_deadline()
             if d is not None and d <= now_ms:  # armed for "now" by what just fired (auto_lock_ms=0)
                 self.feed(now_ms, EV_TIMER, None)
+        self.poll_outputs(now_ms)
+
+    def poll_outputs(self, now_ms):
+        """The outputs' part of poll(): release the brake when its time is up, step the LED and
+        buzzer. Reads no input and feeds the core nothing (a runner that knows no input can have
+        changed may call just this at next_output_deadline())."""
         if self._coast_at is not None and now_ms >= self._coast_at:
             self._coast_at = None
             if not self.board.motor.running:
                 self.board.motor.coast()
-        self.signals.poll(t)
+        self.signals.poll(self._ticks(now_ms))
 
     def feed(self, now_ms, kind, arg):
         """Feed one event to the core and carry out its actions. Bad input raises LockError (a
@@ -213,19 +219,29 @@ class App:
         return False
 
     def next_deadline(self):
-        """The earliest instant poll() has work to do with no input changing: a core timer, the
-        brake release, a port's deadline (debounce settle, stall window, reader), the next LED or
+        """The earliest instant poll() has work to do with no input changing: a core timer, a
+        port's deadline (debounce settle, stall window, reader), the brake release, the next LED or
         buzzer step. None when there is none."""
-        d = self.core.next_deadline()
-        c = self._coast_at
+        d = self.next_input_deadline()
+        c = self.next_output_deadline()
         if c is not None and (d is None or c < d):
             d = c
+        return d
+
+    def next_input_deadline(self):
+        """The inputs' and the core's part of next_deadline(): a core timer or a port's deadline."""
+        d = self.core.next_deadline()
         for p in self.ports:
             pd = p.next_deadline()
             if pd is not None:
                 c = self._at(pd)
                 if d is None or c < d:
                     d = c
+        return d
+
+    def next_output_deadline(self):
+        """The outputs' part: the brake release or the next LED / buzzer step (see poll_outputs)."""
+        d = self._coast_at
         sd = self.signals.next_deadline()
         if sd is not None:
             c = self._at(sd)
