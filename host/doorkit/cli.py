@@ -70,6 +70,20 @@ def _speed(text):
     return v
 
 
+SIM_EPILOG = """examples:
+  doorkit sim --script sim/scenarios/demo.scn          play a scenario, check its expect block
+  doorkit sim --script my.scn --log-only --step 1      just the log, polled every ms (cross-check)
+  doorkit sim --speed 4                                the interactive door, 4 virtual s per real s
+
+exit status:
+  0 ok (the log matched, or there is no expect block)    1 the log differs from expect
+  2 bad usage, a bad scenario file, an action the lock refused, no terminal
+  3 an internal error (one line; please report it)       130 interrupted (Ctrl-C)
+  141 the output pipe was closed
+
+scenario format and more: docs/scenarios.md"""
+
+
 def _parser():
     p = _Parser(prog="doorkit", description="Host tools for the doorkit smart lock.", allow_abbrev=False)
     p.add_argument("--version", action="version", version="doorkit " + doorkit.__version__)
@@ -77,7 +91,8 @@ def _parser():
     s = sub.add_parser("sim", help="simulated door: run a scenario file, or play with it interactively",
                        description="Run the lock firmware against a simulated door. With --script, play a "
                                    "scenario file and check its expected log; without, open an interactive "
-                                   "door in the terminal.", allow_abbrev=False)
+                                   "door in the terminal.", allow_abbrev=False,
+                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SIM_EPILOG)
     s.add_argument("--script", metavar="FILE", action=_Once, help="scenario file to run non-interactively")
     s.add_argument("--log-only", action="store_true", help="with --script: print only the log lines, no '#' narration")
     s.add_argument("-v", "--verbose", action="store_true", help="with --script: also echo each scripted action")
