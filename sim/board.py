@@ -280,17 +280,10 @@ class VirtualDoor:
     def _light_poll(self, now):
         """A wake for an intermediate edge of a bouncing contact and nothing else. All App.poll
         would do here is let the debouncer note the edge (a debouncer with settle_ms > 0 never
-        reports at an edge: its wait restarts), so only the debouncers are polled."""
-        b = self.board
+        reports at an edge: its wait restarts), so only the switches are sampled
+        (App.poll_switches, which feeds the core as App.poll would if one did report)."""
         self.light_polls += 1
-        v = b.door.poll(now)
-        p = b.button.poll(now)
-        if v is not None or p is not None:  # not with these drivers; hand it over as App.poll would
-            if v is not None:
-                self.app.submit(now, EV_DOOR, v)
-            if p:
-                self.app.submit(now, EV_BUTTON, None)
-            self._poll(now)
+        self.app.poll_switches(now)
 
     def _poll(self, now):
         # (a core timer armed for "now" by what this poll did fires in the same App.poll)
@@ -355,6 +348,8 @@ class VirtualDoor:
             # knob position: the first ms it crosses one of the core's position edges
             if w.noise:
                 h = now + self.fine_ms
+            elif self.app.core.raw_position_matters():
+                h = now + 1  # a calibration keeps the reading itself: sample every ms, as --step 1
             else:
                 key = (w.segment_id, self.app.core.position_edges())
                 h = self._zone_cache[1] if self._zone_cache[0] == key else None

@@ -8,7 +8,7 @@ from conftest import examples
 from corekit import Rig, check_invariants, LOCK_POS, UNLOCK_POS
 from lockctl.keys import KeyList
 from lockctl.codes import (
-    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG, EV_CALIBRATE,
+    EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, EV_SENSOR,
     A_DRIVE, A_LOG, LOG_RETRY, LOG_JAM, LOG_UNLOCK, TOWARD_UNLOCK, KIND_ISO14443A, KIND_PHONE, R_BAD_MAC,
 )
 
@@ -32,6 +32,7 @@ events = st.one_of(
         "jam_ms": st.integers(200, 3000), "backoff_ms": st.integers(0, 500), "held_open_ms": st.integers(0, 90000),
         "relock_on_boot": st.booleans(), "manual_cal_ms": st.integers(10000, 60000)})),
     st.tuples(st.just(EV_CALIBRATE), st.sampled_from(["auto", "manual", "mark", "cancel"])),
+    st.tuples(st.just(EV_SENSOR), st.tuples(st.just(EV_DOOR), st.booleans())),
 )
 steps = st.lists(st.tuples(st.integers(0, 30000), events), max_size=60)
 starts = st.tuples(st.sampled_from([None, (LOCK_POS, UNLOCK_POS), (UNLOCK_POS, LOCK_POS)]),

@@ -25,7 +25,7 @@ from lockctl.keys import KeyList  # noqa: E402
 from lockctl.record import MODE_NAMES, LOG_NAMES  # noqa: E402
 from lockctl.codes import (  # noqa: E402
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG, EV_CALIBRATE,
-    EV_READER, A_DRIVE, A_STOP, A_LOG, T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD, KIND_ISO14443A,
+    EV_READER, EV_SENSOR, A_DRIVE, A_STOP, A_LOG, T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD, KIND_ISO14443A,
 )
 
 DOC = os.path.join(os.path.dirname(HERE), "docs", "core.md")
@@ -119,6 +119,7 @@ COLUMNS = (
     ("calibrate mark", _ev(EV_CALIBRATE, "mark")),
     ("calibrate cancel", _ev(EV_CALIBRATE, "cancel")),
     ("reader down", _ev(EV_READER, -1)),
+    ("door sensor fails", lambda r: r.core.handle(r.core.now + 10, EV_SENSOR, (EV_DOOR, False))),
 )
 
 

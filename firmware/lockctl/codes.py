@@ -31,7 +31,8 @@ EV_REMOTE = const(7)  # arg: (command, user) command in ("lock", "unlock")
 EV_CONFIG = const(8)  # arg: dict of settings to change
 EV_CALIBRATE = const(9)  # arg: "auto" | "manual" | "mark" | "cancel"
 EV_READER = const(10)  # arg: 0 = the card reader works again, else its (negative) error code: down
-EV_LAST = const(10)
+EV_SENSOR = const(11)  # arg: (EV_DOOR, ok): the door sensor stopped (False) or started (True) reading
+EV_LAST = const(11)
 
 # --- actions out: tuples whose first item is one of these --------------------------------------
 A_DRIVE = const(1)  # (A_DRIVE, direction)  +1 = toward unlock, -1 = toward lock
@@ -119,9 +120,11 @@ R_BAD_ANSWER = const(17)  # phone: malformed answer
 R_UNKNOWN_PHONE = const(18)  # phone: no key for its id
 R_BAD_MAC = const(19)  # phone: the MAC does not verify (wrong key, replay)
 R_NO_ANSWER = const(20)  # phone: an exchange failed or took too long
-R_LAST = const(20)
+R_DOOR_SENSOR = const(21)  # the door sensor cannot be read: the door may be open
+R_LAST = const(21)
 
 # --- faults the shell caught (FAULT arg[0]) ----------------------------------------------------
 F_CORE = const(1)  # an exception inside the core while it handled an event
 F_ACTION = const(2)  # an exception carrying out the core's actions (motor, store, indicator)
-F_POLL = const(3)  # an exception reading the inputs or the reader
+F_POLL = const(3)  # an exception reading an input port (arg[1]: the event kind the port gives)
+F_STORE = const(4)  # the store held a setting or calibration that no longer validates (dropped)

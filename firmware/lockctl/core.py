@@ -23,7 +23,7 @@ from lockctl.errors import LockError
 from lockctl.codes import (
     UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING,
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
-    EV_CONFIG, EV_CALIBRATE, EV_READER, EV_LAST,
+    EV_CONFIG, EV_CALIBRATE, EV_READER, EV_SENSOR, EV_LAST,
     A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
     T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD,
     IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE,
@@ -32,7 +32,7 @@ from lockctl.codes import (
     LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG, LOG_READER_DOWN, LOG_READER_UP,
     KIND_LAST, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
     R_UNCALIBRATED, R_CALIBRATING, R_DOOR_OPEN, R_BUTTON_OFF, R_NOT_CALIBRATING, R_BUSY, R_NO_POSITION,
-    R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_LAST,
+    R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_DOOR_SENSOR, R_LAST,
 )
 
 __all__ = ["LockCore", "LockError"]
@@ -73,6 +73,7 @@ class LockCore:
         self.keys = keys
         self.mode = _M_UNCALIBRATED
         self.door_open = False
+        self.door_known = True  # False while the door sensor cannot be read (EV_SENSOR): maybe open
         self.pos = None
         self.motor = 0  # direction last commanded: 0 stopped, +1 toward unlock, -1 toward lock
         self.alarm = False
@@ -87,6 +88,7 @@ class LockCore:
         self._who = None
         self._attempt = 0
         self._jam = False  # a jam is outstanding: cleared only by a move that ran, or a hand turn
+        self._also = None  # [(src, who)] of others who asked for the move under way
         self._auto_src = SRC_AUTO  # source the pending T_AUTOLOCK will log
         self._opened_at = 0  # when the door last opened (held-open alarm)
         self._held = False  # the held-open alarm went off for this opening
@@ -101,9 +103,14 @@ class LockCore:
         """The reported state (UNCALIBRATED, LOCKED, UNLOCKING, ...): the coarse view of mode."""
         return _STATE_OF[self.mode]
 
-    def boot(self, now, position, door_open):
+    def boot(self, now, position, door_open, resume=None):
         """Start from the sensors. Never drives the motor. The one timer it may arm: a door found
-        closed and unlocked is relocked after relock_ms (auto_lock and relock_on_boot on)."""
+        closed and unlocked is relocked after relock_ms (auto_lock and relock_on_boot on).
+
+        resume: (alarm, jammed, relock) when the shell rebuilds the core after a fault: an alarm and
+        a jam of the core it replaces stand; relock: a closed door whose bolt the fault stopped
+        anywhere short of the lock end relocks after relock_ms (the shell says so for a first fault,
+        not for one that keeps coming back)."""
         if self._booted:
             raise LockError("boot() called twice")
         if type(now) is not int:
@@ -111,17 +118,27 @@ class LockCore:
         self._check_pos(position)
         if door_open is not True and door_open is not False:
             raise LockError("door_open must be True or False")
+        if resume is not None and (type(resume) is not tuple or len(resume) != 3):
+            raise LockError("resume must be (alarm, jammed, relock)")
         self._booted = True
         self.now = now
         self.pos = position
         self.door_open = door_open
         self._out = None
         self._settle()
+        if resume is not None and resume[1] and self.mode != _M_UNCALIBRATED:
+            self.mode = _M_JAMMED  # the jam stands until a move runs or a hand turns the knob
+            self._jam = True
         self._log(LOG_BOOT, self.state, None)
+        if resume is not None and resume[0]:
+            self._set_alarm()  # the alarm of the core this one replaces goes on
         if door_open:
             self._opened_at = now
             if self.cfg["held_open_ms"]:
                 self._arm(T_HELD, self.cfg["held_open_ms"])
+        elif resume is not None:
+            if resume[2] and self.mode == _M_UNLOCKED:
+                self._arm_relock("relock_ms", SRC_RELOCK)  # the fault stopped a move short of the end
         elif (self.mode == _M_UNLOCKED and self.cfg["relock_on_boot"] and self._zone(position) == _Z_UNLOCK):
             # clearly at the unlock end with the door shut (not somewhere between the ends, where a
             # jam may have left it): relock after the normal grace, exactly as after an unlock
@@ -159,6 +176,8 @@ class LockCore:
             self._on_config(arg)
         elif kind == EV_READER:
             self._on_reader(arg)
+        elif kind == EV_SENSOR:
+            self._on_sensor(arg[1])
         else:  # EV_CALIBRATE
             self._on_calibrate(arg)
         return self._take()  # most events change nothing: no allocation
@@ -186,6 +205,7 @@ class LockCore:
         # the core's own time may go below zero (no event for longer than delta): it only has to
         # never go backwards, and a deadline that moves below the caller's time is simply due
         self.now -= delta
+        self._opened_at -= delta
         due = self._due
         for tid in due:
             due[tid] -= delta
@@ -211,6 +231,12 @@ class LockCore:
         self._edges_key = key
         self._edges = tuple(edges)
         return self._edges
+
+    def raw_position_matters(self):
+        """True while the core keeps the raw position it is given (a calibration records an end
+        stop's or a mark's reading): a runner that skips time must then sample every change of the
+        knob. Otherwise only crossings of position_edges() change what the core does."""
+        return self.mode >= _M_CAL_UNLOCK
 
     def at_end(self, pos):
         """Where the core reads position pos: TOWARD_LOCK (-1) in the lock end's zone, TOWARD_UNLOCK
@@ -271,12 +297,15 @@ class LockCore:
         elif kind == EV_CALIBRATE:
             if arg != "auto" and arg != "manual" and arg != "mark" and arg != "cancel":
                 raise LockError("calibrate takes auto, manual, mark or cancel")
-        elif kind == EV_TIMER:
+        elif kind == EV_TIMER or kind == EV_BUTTON or kind == EV_STALL:
             if arg is not None:
-                raise LockError("timer event takes no argument")
+                raise LockError("this event takes no argument")
         elif kind == EV_READER:
             if type(arg) is not int or arg > 0:
                 raise LockError("reader status must be 0 (up) or a negative error code")
+        elif kind == EV_SENSOR:
+            if type(arg) is not tuple or len(arg) != 2 or arg[0] != EV_DOOR or (arg[1] is not True and arg[1] is not False):
+                raise LockError("sensor status must be (EV_DOOR, True | False)")
         return arg
 
     # ------------------------------------------------------------------ small helpers
@@ -348,6 +377,9 @@ class LockCore:
         p = self.pos
         return self.cal is not None and p is not None and self._zone(p) != _Z_UNLOCK and not self._nearer_unlock(p)
 
+    def _door_maybe_open(self):
+        return self.door_open or not self.door_known
+
     def _idle(self):
         m = self.mode
         return m == _M_LOCKED or m == _M_UNLOCKED or m == _M_JAMMED
@@ -373,7 +405,7 @@ class LockCore:
         self.mode = _M_LOCKED if z == _Z_LOCK else _M_UNLOCKED
 
     def _arm_relock(self, delay_key, src):
-        if self.cfg["auto_lock"] and not self.door_open:
+        if self.cfg["auto_lock"] and not self.door_open and self.door_known:
             self._auto_src = src
             self._arm(T_AUTOLOCK, self.cfg[delay_key])
 
@@ -398,6 +430,8 @@ class LockCore:
             reason = R_CALIBRATING
         elif self.door_open and not (direction == TOWARD_UNLOCK and (m == _M_UNLOCKED or m == _M_UNLOCKING)):
             reason = R_DOOR_OPEN
+        elif direction == TOWARD_LOCK and not self.door_known:
+            reason = R_DOOR_SENSOR  # the door may be open: the bolt is not thrown blind
         if reason:
             self._log(LOG_REFUSED, reason, who)
             self._show(IND_DENIED)
@@ -407,6 +441,10 @@ class LockCore:
                 if self._src == _RETRACT:  # the lock's own retraction becomes this unlock
                     self._src = src
                     self._who = who
+                elif who is not None:  # someone else asked for the same move: recorded on arrival
+                    if self._also is None:
+                        self._also = []
+                    self._also.append((src, who))
                 return  # already on its way there
             self._halt()
             self._log(LOG_ABORT, R_REVERSED, self._who)
@@ -414,6 +452,7 @@ class LockCore:
         self._dir = direction
         self._src = src
         self._who = who
+        self._also = None
         if self.door_open or self._zone(self.pos) == self._target():
             self._arrived(False)  # already there: record the operation, nothing moves
             return
@@ -422,6 +461,9 @@ class LockCore:
 
     def _start_drive(self):
         self.mode = _M_UNLOCKING if self._dir == TOWARD_UNLOCK else _M_LOCKING
+        if self._zone(self.pos) == self._target():
+            self._arrived(True)  # a retry that finds the knob there already (a hand took it there)
+            return
         self._drive(self._dir)
         self._arm(T_MOTION, self.cfg["jam_ms"])
 
@@ -442,19 +484,27 @@ class LockCore:
             self._clear_alarm()
         # a request that needed no move while jammed records the operation and leaves the jam
         stays_jammed = jam and not moved
+        # where the knob really is (the target's zone, or anywhere when the door opened mid-move)
+        self._rest = self._zone(self.pos)
+        also = self._also
+        self._also = None
         if self._dir == TOWARD_UNLOCK:
-            self._rest = _Z_UNLOCK
             self.mode = _M_JAMMED if stays_jammed else _M_UNLOCKED
             if self._src == _RETRACT:  # the lock's own retraction: auto-lock follows the close
                 self._arm_relock("auto_lock_ms", SRC_AUTO)
                 return
             self._log(LOG_UNLOCK, self._src, self._who)
+            if also is not None:  # others granted the same unlock while it was under way
+                for src, who in also:
+                    self._log(LOG_UNLOCK, src, who)
             self._show(IND_UNLOCKED)
             self._arm_relock("relock_ms", SRC_RELOCK)
         else:
-            self._rest = _Z_LOCK
             self.mode = _M_JAMMED if stays_jammed else _M_LOCKED
             self._log(LOG_LOCK, self._src, self._who)
+            if also is not None:
+                for src, who in also:
+                    self._log(LOG_LOCK, src, who)
             self._show(IND_LOCKED)
 
     def _failed(self, why):
@@ -466,7 +516,7 @@ class LockCore:
             self._log(LOG_RETRY, why, self._who)
             back = -self._dir
             # the back-off never throws the bolt with the door open (a retraction retries at once)
-            if self.cfg["backoff_ms"] and not (self.door_open and back == TOWARD_LOCK):
+            if self.cfg["backoff_ms"] and not (self._door_maybe_open() and back == TOWARD_LOCK):
                 self.mode = _M_UNLOCK_BACKOFF if self._dir == TOWARD_UNLOCK else _M_LOCK_BACKOFF
                 self._drive(back)
                 self._arm(T_BACKOFF, self.cfg["backoff_ms"])
@@ -475,6 +525,7 @@ class LockCore:
             return
         self.mode = _M_JAMMED
         self._jam = True
+        self._also = None
         self._rest = self._zone(self.pos)
         self._log(LOG_JAM, self._dir, self._who)
         self._set_alarm()
@@ -488,6 +539,7 @@ class LockCore:
         self._dir = TOWARD_UNLOCK
         self._src = _RETRACT
         self._who = None
+        self._also = None
         self._attempt = 0
         self._start_drive()
 
@@ -534,10 +586,9 @@ class LockCore:
         """The motor driver reports stall current."""
         m = self.mode
         if m == _M_UNLOCKING or m == _M_LOCKING:
-            if self._zone(self.pos) == self._target():
-                self._arrived(True)  # stalled against the end it was driving to
-            else:
-                self._failed(R_STALL)
+            # (never at the target: a drive arrives the moment the knob is in the target's zone,
+            # and one that would start there arrives at once)
+            self._failed(R_STALL)
         elif m == _M_UNLOCK_BACKOFF or m == _M_LOCK_BACKOFF:
             self._end_backoff()
         elif m == _M_CAL_UNLOCK or m == _M_CAL_LOCK:
@@ -550,7 +601,7 @@ class LockCore:
                 return
             m = self.mode
             if tid == T_AUTOLOCK:
-                if not self.door_open and (m == _M_UNLOCKED or m == _M_JAMMED):
+                if not self.door_open and self.door_known and (m == _M_UNLOCKED or m == _M_JAMMED):
                     self._request(TOWARD_LOCK, self._auto_src, None)
             elif tid == T_MOTION:
                 if m == _M_UNLOCKING or m == _M_LOCKING:
@@ -607,6 +658,7 @@ class LockCore:
         if not self.door_open:
             return
         self.door_open = False
+        self.door_known = True  # False while the door sensor cannot be read (EV_SENSOR): maybe open
         self._log(LOG_DOOR_CLOSE, None, None)
         self._cancel(T_HELD)
         m = self.mode
@@ -663,6 +715,30 @@ class LockCore:
             if ms:
                 self._due[T_HELD] = self._opened_at + ms
 
+    def _on_sensor(self, ok):
+        """The door sensor stopped (ok False) or started again (ok True) reading. While it cannot
+        be read the door may be open: no auto-lock, no lock request, and a lock move under way is
+        stopped and the bolt pulled back, as for a door that opens. (The shell logs the fault.)"""
+        if ok == self.door_known:
+            return
+        self.door_known = ok
+        if ok:
+            if self._idle() and self.mode != _M_LOCKED and not self.door_open and self._zone(self.pos) != _Z_LOCK:
+                self._arm_relock("auto_lock_ms", SRC_AUTO)  # the door is known shut again
+            return
+        self._cancel(T_AUTOLOCK)
+        m = self.mode
+        if m == _M_LOCKING or m == _M_LOCK_BACKOFF or m == _M_CAL_LOCK:
+            if m == _M_CAL_LOCK:
+                self._cal_fail(R_DOOR_SENSOR)  # (which pulls the bolt back)
+            else:
+                self._halt()
+                self._log(LOG_ABORT, R_DOOR_SENSOR, self._who)
+                if self._zone(self.pos) == _Z_UNLOCK:
+                    self.mode = _M_UNLOCKED
+                else:
+                    self._retract()
+
     def _on_reader(self, code):
         """The card reader went down (code < 0) or came back (0). The lock itself works on
         regardless: button, auto-lock, manual turns and remote commands need no reader."""
@@ -699,7 +775,6 @@ class LockCore:
             return
         self._cancel(T_AUTOLOCK)
         self._cal_prev = self.cal
-        self._jam = False
         self._show(IND_CALIBRATE)
         if what == "auto":
             self.mode = _M_CAL_UNLOCK
@@ -746,6 +821,9 @@ class LockCore:
         self.cal = (lock, unlock)
         self._emit((A_SAVE, "calibration", self.cal))
         self._log(LOG_CALIBRATED, self.cal, None)
+        if self._jam:  # the knob went to both ends (by the motor or by hand): nothing is stuck
+            self._jam = False
+            self._log(LOG_JAM_CLEAR, None, None)
         self._settle()
         self._clear_alarm()
         self._show(IND_LOCKED if self.mode == _M_LOCKED else IND_UNLOCKED)
@@ -756,7 +834,12 @@ class LockCore:
         self.cal = self._cal_prev
         self._log(LOG_CAL_FAIL, reason, None)
         self._settle()
+        if self._jam and self.cal is not None:
+            self.mode = _M_JAMMED  # a jam from before the calibration still stands
         self._show(IND_DENIED)
+        if self._door_maybe_open() and self.cal is not None and self._zone(self.pos) != _Z_UNLOCK:
+            self._retract()  # the door opened as the sweep threw the bolt: pull it back
+            return
         self._relock_after_calibration()
 
     def _relock_after_calibration(self):

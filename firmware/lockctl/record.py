@@ -13,7 +13,7 @@ MODE_NAMES = ("uncalibrated", "locked", "unlocked", "jammed", "unlocking", "unlo
               "lock-backoff", "cal-unlock", "cal-lock", "mark-lock", "mark-unlock")  # LockCore.mode
 STATE_NAMES = ("uncalibrated", "locked", "unlocking", "unlocked", "locking", "jammed", "calibrating")
 EVENT_NAMES = ("-", "door", "button", "position", "stall", "credential", "timer", "remote", "config",
-               "calibrate", "reader")
+               "calibrate", "reader", "sensor")
 LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
              "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT")
@@ -21,8 +21,8 @@ KIND_NAMES = ("?", "iso14443a", "felica", "phone", "pin", "iso-dep")
 _SRC_NAMES = ("button", "remote", "auto", "relock", "boot")  # SRC_BUTTON (16) ...
 REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "not-calibrating", "busy",
                 "no-position", "unknown", "no-keys", "stall", "timeout", "reversed", "no-end-stop", "span",
-                "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer")
-FAULT_NAMES = ("?", "core", "action", "poll")
+                "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer", "door-sensor")
+FAULT_NAMES = ("?", "core", "action", "poll", "store")
 
 
 def _name(table, i):

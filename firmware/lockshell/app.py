@@ -14,9 +14,10 @@
 from micropython import const
 
 from drivers.ticks import ticks_diff, TICKS_MAX
+from lockctl import config as _config
 from lockctl.core import LockCore, LockError
-from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, IND_CLEAR, LOG_BOOT, LOG_FAULT,
-                           F_CORE, F_ACTION, F_POLL)
+from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, EV_DOOR, EV_BUTTON, JAMMED, IND_CLEAR,
+                           LOG_BOOT, LOG_FAULT, F_CORE, F_ACTION, F_POLL, F_STORE)
 from lockshell.ports import DoorPort, ButtonPort, PositionPort, StallPort, ReaderPort
 from lockshell.signals import Signals
 
@@ -37,6 +38,9 @@ IDLE_MS = const(50)
 
 # the same fault (code, event kind) again within this long is counted but not logged again
 FAULT_QUIET_MS = const(10000)
+# a fault that stops a move short of the lock end relocks after relock_ms, unless another fault came
+# less than this long before (a fault that keeps coming back must not keep moving the bolt)
+FAULT_RETRY_MS = const(60000)
 
 
 class App:
@@ -53,7 +57,9 @@ class App:
         self.log_size = log_size
         self.sinks = []  # callables(record), called for every record in order
         self.faults = 0  # faults caught in all
+        self.fault_records = 0  # FAULT records logged (repeats within FAULT_QUIET_MS are not)
         self.last_fault = None  # the exception of the last one (for the loop to report)
+        self.sink_errors = 0  # record sinks that raised (the record still went to the others)
         self.polls = 0
         self.signals = Signals(board.indicator)
         ports = [DoorPort(board.door), ButtonPort(board.button), PositionPort(board.position),
@@ -69,6 +75,7 @@ class App:
         self._tick = 0
         self._fault_key = None  # (code, kind) of the last FAULT logged, and when
         self._fault_t = 0
+        self._prev_fault = None  # when the fault before the current one came
 
     def add_port(self, port):
         """Another input source (keypad, network link): polled after the board's own inputs."""
@@ -81,14 +88,38 @@ class App:
         self._tick = self._ticks(now_ms)
         self._boot_core(now_ms)
 
-    def _boot_core(self, now_ms, log_boot=True):
+    def _load(self):
+        """(config, calibration, bad) from the store: each stored setting that no longer validates
+        is dropped on its own (its default applies), a calibration that does not is dropped
+        (uncalibrated: the core refuses to drive); bad says something was."""
+        bad = False
         try:
             config, cal = self.store.load()
-            core = LockCore(config, cal, self.keys)
         except Exception:
-            # a stored setting or calibration that no longer validates, or a store that cannot be
-            # read: run on defaults and uncalibrated (the core then refuses to drive) rather than guess
-            core = LockCore(None, None, self.keys)
+            return None, None, True  # a store that cannot be read
+        if getattr(self.store, "error", None):
+            bad = True  # (the store read something it could not use)
+        cfg = {}
+        if isinstance(config, dict):
+            for k in config:
+                try:
+                    _config.check({k: config[k]})
+                    cfg[k] = config[k]
+                except LockError:
+                    bad = True
+        elif config is not None:
+            bad = True
+        return cfg, cal, bad
+
+    def _boot_core(self, now_ms, log_boot=True, resume=None):
+        cfg, cal, bad = self._load()
+        try:
+            core = LockCore(cfg, cal, self.keys)
+        except LockError:
+            bad = True
+            core = LockCore(cfg, None, self.keys)
+        if bad and log_boot:
+            self._record((now_ms, LOG_FAULT, (F_STORE, 0), None))
         self.core = core
         b = self.board
         try:
@@ -98,7 +129,7 @@ class App:
         for p in self.ports:
             if type(p) is PositionPort:
                 p.last = pos
-        actions = core.boot(now_ms, pos, b.door.value is True)
+        actions = core.boot(now_ms, pos, b.door.value is True, resume)
         if not log_boot:
             actions = [a for a in actions if not (a[0] == A_LOG and a[1][1] == LOG_BOOT)]
         self._apply(actions, now_ms)
@@ -136,10 +167,7 @@ class App:
         self._tick = t
         self.polls += 1
         for p in self.ports:
-            try:
-                p.poll(self, now_ms, t)
-            except Exception as e:
-                self.fault(now_ms, F_POLL, 0, e)
+            self._poll_port(p, now_ms, t)
         d = self.core.next_deadline()
         if d is not None and d <= now_ms:
             self.feed(now_ms, EV_TIMER, None)
@@ -147,6 +175,28 @@ class App:
             if d is not None and d <= now_ms:  # armed for "now" by what just fired (auto_lock_ms=0)
                 self.feed(now_ms, EV_TIMER, None)
         self.poll_outputs(now_ms)
+
+    def _poll_port(self, p, now_ms, t):
+        try:
+            p.poll(self, now_ms, t)
+        except Exception as e:
+            self.fault(now_ms, F_POLL, p.kind, e)
+            lost = getattr(p, "lost", None)  # a port that knows what its input's loss means
+            if lost is not None:
+                try:
+                    lost(self, now_ms)
+                except Exception:
+                    pass
+
+    def poll_switches(self, now_ms):
+        """Sample only the door and the button (a runner that knows only a contact bounced, and
+        nothing else is due, may call just this)."""
+        t = self._ticks(now_ms)
+        self._now = now_ms
+        self._tick = t
+        for p in self.ports:
+            if p.kind == EV_DOOR or p.kind == EV_BUTTON:
+                self._poll_port(p, now_ms, t)
 
     def poll_outputs(self, now_ms):
         """The outputs' part of poll(): release the brake when its time is up, step the LED and
@@ -178,35 +228,51 @@ class App:
     def fault(self, now_ms, code, kind, exc):
         """Fail secure: brake a running motor (it coasts BRAKE_MS later, so the knob turns by hand),
         log FAULT (code, kind), rebuild the core from the store and the sensors as at boot (nothing
-        moves), count it. The same fault again within FAULT_QUIET_MS is counted, not logged. A fault
-        reading an input (F_POLL) leaves the core as it is unless it was driving the motor: the core
-        was not touched, and an input that fails on every poll must not keep the knob braked."""
+        moves; an alarm or a jam of the old core stands; a first fault that stopped a move short of
+        the lock end relocks after relock_ms), count it. The same fault again within FAULT_QUIET_MS
+        is counted, not logged. A fault reading an input (F_POLL) leaves the core as it is unless it
+        was driving the motor: the core was not touched, and an input that fails on every poll must
+        not keep the knob braked. It never raises: the loop must go on whatever happens here."""
         self.faults += 1
         self.last_fault = exc
-        motor = self.board.motor
-        if motor.running:
-            motor.brake()
-            self._coast_at = now_ms + BRAKE_MS
+        prev = self._prev_fault
+        self._prev_fault = now_ms
+        try:
+            motor = self.board.motor
+            if motor.running:
+                self._coast_at = now_ms + BRAKE_MS
+                motor.brake()
+        except Exception:
+            pass
         key = (code, kind)
         logged = key != self._fault_key or now_ms - self._fault_t >= FAULT_QUIET_MS
         if logged:
             self._fault_key = key
             self._fault_t = now_ms
+            self.fault_records += 1
             self._record((now_ms, LOG_FAULT, key, None))
-        if code == F_POLL and not self.core.motor:
-            return
-        tick = self._ticks(now_ms)
+        old = self.core
         try:
-            self.signals.show(IND_CLEAR, tick)  # the new core starts with no alarm
-            self._boot_core(now_ms, logged)
+            if code == F_POLL and not old.motor:
+                return
+            resume = (old.alarm is True, old.state == JAMMED, prev is None or now_ms - prev >= FAULT_RETRY_MS)
+        except Exception:
+            resume = (False, False, False)  # what the old core said cannot be trusted
+        try:
+            if not resume[0]:
+                self.signals.show(IND_CLEAR, self._ticks(now_ms))
+            self._boot_core(now_ms, logged, resume)
             for p in self.ports:
                 rs = getattr(p, "resync", None)
                 if rs is not None:
                     rs(self, now_ms)
         except Exception as e:  # the rebuild failed too: an uncalibrated core refuses to drive
             self.last_fault = e
-            self.core = LockCore(None, None, self.keys)
-            self.core.boot(now_ms, None, False)
+            try:
+                self.core = LockCore(None, None, self.keys)
+                self.core.boot(now_ms, None, False)
+            except Exception:
+                pass
 
     def busy(self):
         """True while an input must be sampled every few ms: a contact settling, the motor running,
@@ -268,6 +334,8 @@ class App:
                 self.store.save(a[1], a[2])
 
     def _record(self, rec):
+        """Keep a record and hand it to every sink; a sink that raises is counted (sink_errors) and
+        never stops the others, the lock or the loop."""
         if self._epoch:
             rec = (rec[0] + self._epoch, rec[1], rec[2], rec[3])
         log = self.log
@@ -275,7 +343,11 @@ class App:
         if len(log) > self.log_size:
             log.pop(0)
         for s in self.sinks:
-            s(rec)
+            try:
+                s(rec)
+            except Exception as e:
+                self.sink_errors += 1
+                self.last_fault = e
 
 
 async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=PERIOD_MS, rounds=-1, rebase_ms=REBASE_MS,
@@ -287,7 +359,7 @@ async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=PERIOD_MS, rounds=-
     last = ticks_ms()
     now = 0
     app.start(now)
-    reported = app.faults
+    reported = app.fault_records
     while rounds:
         t = ticks_ms()
         now += ticks_diff(t, last)
@@ -298,10 +370,16 @@ async def run(app, ticks_ms, ticks_diff, sleep_ms, period_ms=PERIOD_MS, rounds=-
         try:
             app.poll(now)
         except Exception as e:  # App.poll handles its own faults; this is the last line
-            app.fault(now, F_POLL, 0, e)
-        if app.faults != reported:
-            reported = app.faults
-            report_fault(app.last_fault)
+            try:
+                app.fault(now, F_POLL, 0, e)
+            except Exception:
+                pass
+        if app.fault_records != reported:  # one report per FAULT record, not per faulted poll
+            reported = app.fault_records
+            try:
+                report_fault(app.last_fault)
+            except Exception:
+                pass
         if app.busy():
             wait = period_ms
         else:

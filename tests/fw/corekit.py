@@ -3,7 +3,7 @@
 # renders the log with format_record.
 from lockctl.core import LockCore
 from lockctl.record import format_record
-from lockctl.codes import A_DRIVE, A_STOP, A_LOG, EV_TIMER, T_MOTION, T_BACKOFF, TOWARD_LOCK
+from lockctl.codes import A_DRIVE, A_STOP, A_LOG, EV_TIMER, T_MOTION, T_BACKOFF, TOWARD_LOCK, UNLOCKING, LOCKING
 
 LOCK_POS = 1000
 UNLOCK_POS = 3000
@@ -43,8 +43,9 @@ class Rig:
                 if self.keep:
                     self.log.append(line)
             elif a[0] == A_DRIVE:
-                # the bolt is never thrown with the door open (retracting it is allowed)
-                assert not (self.core.door_open and a[1] == TOWARD_LOCK), "lock drive with the door open"
+                # the bolt is never thrown with the door open or unknown (retracting it is allowed)
+                assert not ((self.core.door_open or not self.core.door_known) and a[1] == TOWARD_LOCK), \
+                    "lock drive with the door open"
                 self._end_span(t)
                 self.motor = a[1]
                 self.motor_since = t
@@ -94,8 +95,14 @@ def check_invariants(rig):
     """What must hold after every event, whatever came before."""
     core = rig.core
     assert core.motor == rig.motor
-    if core.door_open:
-        assert rig.motor != TOWARD_LOCK, "motor throwing the bolt with the door open"
+    if core.door_open or not core.door_known:
+        assert rig.motor != TOWARD_LOCK, "motor throwing the bolt with the door open or unknown"
+    if core.state in (UNLOCKING, LOCKING):
+        # a drive never runs with the knob already in its target's zone (it would have arrived);
+        # a back-off (the motor the other way) may
+        target = 1 if core.state == UNLOCKING else -1
+        if core.motor == target:
+            assert core.at_end(core.pos) != target, "driving with the knob at the target"
     if rig.motor:
         # a deadline that will stop it is armed, no further out than the bound
         due = [d for d in (core.deadline(T_MOTION), core.deadline(T_BACKOFF)) if d is not None]

@@ -86,9 +86,17 @@ def test_calibration_and_settings_are_persisted_and_restored():
     assert r2.app.core.cfg["button_unlock"] is False
 
 
-def test_bad_stored_calibration_boots_uncalibrated():
+def test_bad_stored_calibration_boots_uncalibrated_and_says_so():
     r = Rig(cal=(1000, 1010))
-    assert r.lines() == ["0 BOOT uncalibrated"]
+    assert r.lines() == ["0 FAULT store -", "0 BOOT uncalibrated"]
+
+
+def test_a_stored_setting_that_no_longer_validates_drops_only_itself():
+    # (a firmware update that narrows a range must not throw away the calibration or the rest)
+    r = Rig(config={"relock_ms": 500, "auto_lock_ms": 4000, "bogus": 1})
+    assert r.lines() == ["0 FAULT store -", "0 BOOT locked"]
+    assert r.app.core.cfg["auto_lock_ms"] == 4000 and r.app.core.cfg["relock_ms"] == 10000
+    assert r.app.core.cal == (LOCK, UNLOCK)
 
 
 def test_bad_submit_raises_and_changes_nothing():

@@ -5,7 +5,7 @@
 # exactly as a boot would build it, nothing moves, and the lock goes on serving the button and the
 # knob. The store stays whole, so the board boots again from it.
 from apprig import Rig, LOCK, UNLOCK, CARD
-from lockshell.app import App, BRAKE_MS, FAULT_QUIET_MS
+from lockshell.app import App, run, BRAKE_MS, FAULT_QUIET_MS
 from lockctl.core import LockCore
 from lockctl.record import format_record
 from lockctl.codes import (EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE, EV_CONFIG,
@@ -174,7 +174,7 @@ def test_a_fault_reading_an_input_fails_secure_and_repeats_quietly():
     app = r.app
     assert app.faults >= 1 and r.legs() == (FULL, FULL)
     recs = [x for x in app.log if x[1] == LOG_FAULT]
-    assert len(recs) == 1 and recs[0][2] == (F_POLL, 0)
+    assert len(recs) == 1 and recs[0][2] == (F_POLL, EV_POSITION)  # the position port's input failed
     # it keeps failing on every poll: counted, logged again only after FAULT_QUIET_MS; nothing
     # moves and the motor is not braked again (the knob stays free to turn by hand)
     r.run_to(205 + FAULT_QUIET_MS - 10, 5)
@@ -187,3 +187,99 @@ def test_a_fault_reading_an_input_fails_secure_and_repeats_quietly():
     f = app.faults
     _serves_button_and_knob(r)
     assert app.faults == f
+
+
+def test_a_sink_that_raises_never_stops_the_lock_or_the_loop():
+    import asyncio
+    from fakes import VirtualClock
+    r = Rig(pos=UNLOCK, door_open=False, config={"relock_on_boot": False, "held_open_ms": 2000})
+
+    def broken_sink(rec):
+        raise OSError(28)
+    r.app.sinks.append(broken_sink)
+    clock = VirtualClock()
+
+    async def sleep_ms(ms):
+        clock.t += ms
+        if clock.t == 500:
+            r.door_pin.set(1)  # open: held open at about 2530, a record every few seconds
+        await asyncio.sleep(0)
+    r.app.core = None
+    r.app.log = []
+    asyncio.run(run(r.app, clock.ticks_ms, clock.ticks_diff, sleep_ms, rounds=600))
+    assert clock.t > 6000  # the loop ran to the end
+    assert r.app.sink_errors >= 3 and r.app.faults == 0  # counted, and not a fault of the lock
+    assert [format_record(x).split()[1] for x in r.app.log] == ["BOOT", "DOOR_OPEN", "HELD_OPEN"]
+
+
+def test_a_fault_that_stops_a_lock_move_short_of_the_end_relocks_later():
+    r = Rig(pos=UNLOCK, config={"relock_on_boot": False})
+    _count_drives(r)
+    r.app.submit(100, EV_REMOTE, ("lock", "admin"))
+    r.t = 100
+    r.set_pos(2200)  # the bolt is on its way out ...
+    r.run_to(150, 5)
+    _inject(r.app.core, "_on_position", True)
+    r.set_pos(2100)  # ... when the core fails
+    r.run_to(155, 5)
+    assert r.app.faults == 1 and r.legs() == (FULL, FULL) and r.app.core.state == 3  # UNLOCKED, mid-way
+    n = len(r.drives)
+    r.run_to(155 + 9990, 5)
+    assert len(r.drives) == n  # nothing moves for the relock grace ...
+    r.run_to(155 + 10010, 5)
+    assert r.drives[-1][1] == -1  # ... then it relocks, as after any unlock
+    r.set_pos(LOCK)
+    r.run_to(r.t + 20, 5)
+    assert r.lines()[-1].endswith("LOCK relock")
+
+
+def test_an_alarm_and_a_jam_survive_a_fault():
+    r = Rig(config={"relock_on_boot": False, "auto_lock": False})
+    r.door_pin.set(1)  # forced open while locked: alarm
+    r.run_to(100, 5)
+    assert r.app.core.alarm
+    _inject(r.app.core, "_on_credential", False)
+    r.app.submit(r.t, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+    assert r.app.faults == 1 and r.app.core.alarm and r.app.signals.alarm  # still sounding
+    r.door_pin.set(0)
+    r.run_to(r.t + 100, 5)
+    assert not r.app.core.alarm and not r.app.signals.alarm  # the door shut: the alarm ends as usual
+    # a jam
+    r2 = Rig(config={"relock_on_boot": False, "auto_lock": False})
+    r2.app.submit(0, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+    r2.current.value = 60000
+    r2.run_to(3000, 5)
+    assert r2.app.core.state == 5  # JAMMED
+    r2.current.value = 0
+    _inject(r2.app.core, "_on_config", False)
+    r2.app.submit(r2.t, EV_CONFIG, {"auto_lock_ms": 4000})
+    assert r2.app.faults == 1 and r2.app.core.state == 5 and r2.app.core.alarm
+
+
+def test_a_door_sensor_that_fails_keeps_the_bolt_from_being_thrown_until_it_reads_again():
+    r = Rig(pos=UNLOCK, config={"relock_on_boot": False})
+    _count_drives(r)
+    r.run_to(100, 5)
+    r.app.submit(100, EV_CREDENTIAL, (CARD, "04A1B2C3"))  # alice goes out: the relock is due at 10100
+    assert r.app.core.deadline(1) == 10100
+    door = r.app.board.door
+    poll = door.poll
+
+    def broken(now):
+        raise OSError(5)
+    door.poll = broken
+    r.run_to(200, 5)
+    recs = [x for x in r.app.log if x[1] == LOG_FAULT]
+    assert recs[0][2] == (F_POLL, EV_DOOR) and not r.app.core.door_known
+    r.app.submit(r.t, EV_REMOTE, ("lock", "admin"))
+    assert r.lines()[-1].endswith("REFUSED door-sensor admin")
+    r.run_to(30000, 5)
+    r.app.submit(r.t, EV_CREDENTIAL, (CARD, "04A1B2C3"))  # recorded; no relock armed meanwhile
+    assert r.lines()[-1].endswith("UNLOCK iso14443a alice") and r.app.core.deadline(1) is None
+    r.run_to(60000, 5)
+    assert r.drives == []  # no auto-lock, however long the sensor stays dead
+    door.poll = poll  # it reads again (the door is shut): the auto-lock follows
+    r.run_to(60100, 5)
+    assert r.app.core.door_known and not r.app.core.door_open
+    r.run_to(63200, 5)
+    assert r.drives and r.drives[-1][1] == -1

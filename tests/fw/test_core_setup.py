@@ -4,7 +4,7 @@ from fwcheck import raises
 from lockctl.core import LockError
 from lockctl.codes import (
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CONFIG, EV_CALIBRATE, EV_REMOTE,
-    A_SAVE, A_DRIVE, LOCKED, UNLOCKED, UNCALIBRATED, CALIBRATING, T_AUTOLOCK, T_HELD, T_MOTION,
+    A_SAVE, A_DRIVE, A_STOP, LOCKED, UNLOCKED, UNCALIBRATED, CALIBRATING, JAMMED, T_AUTOLOCK, T_HELD, T_MOTION,
 )
 
 
@@ -192,6 +192,45 @@ def test_an_abandoned_manual_calibration_times_out():
     assert r.log[-1] == "302500 CAL_FAIL timeout" and r.core.state == UNCALIBRATED
     r.ev(303000, EV_BUTTON)
     assert r.log[-1] == "303000 REFUSED uncalibrated"  # no longer "calibrating"
+
+
+def test_the_held_open_alarm_follows_a_setting_change_after_a_rebase():
+    r = Rig()
+    r.ev(1000, EV_DOOR, True)
+    r.core.rebase(0x20000000)  # the board's clock moved back, as every 6.2 days
+    t = r.core.now + 100
+    r.core.handle(t, EV_CONFIG, {"held_open_ms": 30000})
+    assert r.core.deadline(T_HELD) == r.core.now - 100 + 30000  # 30 s from the opening, not 6 days
+
+
+def test_a_calibration_does_not_forget_a_jam_until_it_succeeds():
+    r = Rig({"auto_lock": False})
+    r.ev(1000, EV_BUTTON)
+    r.advance(5000)  # jammed at the lock end
+    assert r.core.state == JAMMED and r.core.alarm
+    r.ev(6000, EV_CALIBRATE, "auto")
+    r.ev(6100, EV_CALIBRATE, "cancel")
+    assert r.log[-1] == "6100 CAL_FAIL cancelled" and r.core.state == JAMMED and r.core.alarm
+    r.ev(7000, EV_CALIBRATE, "auto")  # this time it goes to both end stops: nothing is stuck
+    r.ev(7400, EV_POSITION, UNLOCK_POS)
+    r.ev(7500, EV_STALL)
+    r.ev(7900, EV_POSITION, LOCK_POS)
+    r.ev(8000, EV_STALL)
+    assert r.log[-2:] == ["8000 CALIBRATED 1000,3000", "8000 JAM_CLEAR"]
+    assert r.core.state == LOCKED and not r.core.alarm
+
+
+def test_the_door_opening_during_the_lock_sweep_gets_the_bolt_pulled_back():
+    r = Rig()
+    r.ev(1000, EV_CALIBRATE, "auto")
+    r.ev(1400, EV_POSITION, UNLOCK_POS)
+    r.ev(1500, EV_STALL)  # unlock end stop; now sweeping to the lock end
+    r.ev(1700, EV_POSITION, 1300)  # the bolt is most of the way out ...
+    acts = r.ev(1750, EV_DOOR, True)  # ... when the door opens
+    assert acts[0] == (A_STOP,) and acts[-1] == (A_DRIVE, 1)  # stopped, then pulled back
+    r.ev(2000, EV_POSITION, UNLOCK_POS)
+    assert r.log[-2:] == ["1750 DOOR_OPEN", "1750 CAL_FAIL door-open"] and r.core.state == UNLOCKED
+    assert r.motor == 0 and r.core.cal == (LOCK_POS, UNLOCK_POS)
 
 
 def test_position_edges_follow_calibration_and_zone_setting():
