@@ -76,11 +76,26 @@ class VirtualBoard:
 
 
 def _deg(world, where):
+    """"lock" / "unlock" or an angle in degrees within the world's end stops; ValueError else."""
     if where in ("lock", "locked"):
         return world.lock_deg
     if where in ("unlock", "unlocked"):
         return world.unlock_deg
-    return float(where)
+    try:
+        a = float(where)
+    except (TypeError, ValueError):
+        raise ValueError("an angle is lock, unlock or degrees, not %r" % (where,))
+    if not world.lock_deg <= a <= world.unlock_deg:  # (nan fails this too)
+        raise ValueError("%r degrees is outside the end stops %g..%g" % (where, world.lock_deg, world.unlock_deg))
+    return a
+
+
+def _ms(value, what, low=0):
+    """A duration in whole ms (>= low); ValueError for anything else (nan, inf, negative, text)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
+            float("inf"), float("-inf")) or value < low or value != int(value):
+        raise ValueError("%s must be a whole number of ms >= %d, not %r" % (what, low, value))
+    return int(value)
 
 
 # The virtual cards `tap` knows: name -> (what it is, the identity the reader reports as (kind,
@@ -132,6 +147,9 @@ class VirtualDoor:
         self.log_size = log_size
         if calibration == "ends" or calibration is True:
             calibration = self.end_stop_calibration()
+        elif calibration is not None:
+            from lockctl.core import LockCore
+            LockCore(config, calibration)  # LockError (a ValueError) now, not an uncalibrated boot
         self.store = MemoryStore(config, calibration)
         self.keys = keys if isinstance(keys, KeyList) else KeyList([_kind(k) + (u,) for *k, u in keys])
         self.keep_records = keep_records
@@ -233,11 +251,11 @@ class VirtualDoor:
         heapq.heappush(self._queue, (t, self._seq, fn, args))
 
     def advance(self, ms):
-        self.run_until(self.now + int(ms))
+        self.run_until(self.now + _ms(ms, "advance"))
 
     def run_until(self, t_end):
         """Run the world and the firmware up to virtual time t_end (ms)."""
-        t_end = int(t_end)
+        t_end = _ms(t_end, "run_until")
         if t_end < self.now:
             raise ValueError("time cannot go backwards (%d < %d)" % (t_end, self.now))
         w = self.world
@@ -424,14 +442,14 @@ class VirtualDoor:
         return self.world.close_door()
 
     def press_button(self, ms=150):
-        return self.world.press(ms)
+        return self.world.press(_ms(ms, "a press", 1))
 
     def turn(self, where, ms=600):
         """Turn the knob by hand to "lock", "unlock" or an angle in degrees, over ms."""
-        return self.world.turn_by_hand(_deg(self.world, where), ms)
+        return self.world.turn_by_hand(_deg(self.world, where), _ms(ms, "a turn"))
 
     def jam(self, at=None, moves=1):
-        self.world.jam(at, moves)
+        self.world.jam(None if at is None else _deg(self.world, at), moves)
 
     def unjam(self):
         self.world.unjam()
@@ -444,7 +462,7 @@ class VirtualDoor:
         if hold_ms is None:
             self._leave_at[c] = None
         else:
-            t = self.now + max(1, int(hold_ms))
+            t = self.now + _ms(hold_ms, "a tap", 1)
             self._leave_at[c] = t
             self.schedule(t, self._card_leaves, c, t)
         return c

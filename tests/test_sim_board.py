@@ -260,3 +260,16 @@ def test_brake_release_is_not_a_motor_move_and_uses_no_jam():
     d.remote("lock", "bob")
     d.advance(5000)
     assert d.lines()[-2:] == ["%s RETRY stall bob" % d.lines()[-2].split()[0], "%s JAM lock bob" % d.lines()[-1].split()[0]]
+
+
+def test_the_python_api_refuses_what_the_scenario_parser_refuses():
+    import pytest
+    d = VirtualDoor(seed=1, calibration="ends", nfc=True)
+    bad = [lambda: d.turn(200), lambda: d.turn("sideways"), lambda: d.turn("unlock", -1),
+           lambda: d.tap("mifare", -5), lambda: d.tap("mifare", float("nan")), lambda: d.press_button(float("nan")),
+           lambda: d.press_button(0), lambda: d.advance(float("inf")), lambda: d.advance(-1), lambda: d.jam(at=999),
+           lambda: VirtualDoor(calibration=(1, 2)), lambda: VirtualDoor(bolt=500), lambda: VirtualDoor(bolt="nan")]
+    for call in bad:
+        with pytest.raises(ValueError):
+            call()
+    assert d.lines() == ["0 BOOT locked"] and d.now == 0  # and nothing happened
