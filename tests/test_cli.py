@@ -101,9 +101,17 @@ def test_interactive_without_a_tty_exits_2_at_once():
     assert r.returncode == 2
 
 
-def test_no_command_prints_usage_and_exits_2():
+def test_no_command_says_so_in_one_line_and_exits_2():
     r = sh()
-    assert r.returncode == 2 and "usage: doorkit" in r.stderr
+    assert r.returncode == 2 and r.stderr == "doorkit: give a command (sim); doorkit --help says more\n"
+
+
+def test_a_file_name_with_control_characters_stays_on_one_line():
+    r = sh("sim", "--script", "a\nb\x1b[31m")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "\x1b" not in r.stderr
+    assert r.stderr == "doorkit sim: a\\nb\\x1b[31m: cannot read: No such file or directory\n"
+    r = sh("sim", "--log-only", "--log-only", "--script", DEMO)
+    assert r.returncode == 2 and "--log-only is given twice" in r.stderr
     r = sh("--version")
     assert r.returncode == 0 and r.stdout.strip() == "doorkit " + doorkit.__version__
 

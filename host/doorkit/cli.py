@@ -49,6 +49,26 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
+class _OnceFlag(argparse.Action):
+    """A flag that may be given once."""
+
+    def __init__(self, option_strings, dest, default=False, **kw):
+        super().__init__(option_strings, dest, nargs=0, default=default, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        seen = namespace.__dict__.setdefault("_given", set())
+        if self.dest in seen:
+            parser.error("%s is given twice" % option_string)
+        seen.add(self.dest)
+        setattr(namespace, self.dest, True)
+
+
+def _printable(text):
+    """text on one line: control characters (a newline in a file name, an escape sequence) shown
+    as escapes, not sent to the terminal."""
+    return "".join(c if " " <= c != "\x7f" else repr(c)[1:-1] for c in text)
+
+
 def _seed(text):
     if not _INT_RE.match(text) or not SEED_MIN <= int(text) <= SEED_MAX:
         raise argparse.ArgumentTypeError("must be an integer (-2^63..2^63-1), not %r" % text[:40])
@@ -94,8 +114,8 @@ def _parser():
                                    "door in the terminal.", allow_abbrev=False,
                        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=SIM_EPILOG)
     s.add_argument("--script", metavar="FILE", action=_Once, help="scenario file to run non-interactively")
-    s.add_argument("--log-only", action="store_true", help="with --script: print only the log lines, no '#' narration")
-    s.add_argument("-v", "--verbose", action="store_true", help="with --script: also echo each scripted action")
+    s.add_argument("--log-only", action=_OnceFlag, help="with --script: print only the log lines, no '#' narration")
+    s.add_argument("-v", "--verbose", action=_OnceFlag, help="with --script: also echo each scripted action")
     s.add_argument("--seed", type=_seed, action=_Once, default=None,
                    help="override the scenario's (or the interactive door's) seed")
     s.add_argument("--step", metavar="MS", type=_step, action=_Once, default=None,
@@ -113,7 +133,7 @@ def main(argv=None):
         args = p.parse_args(argv)
         if args.command == "sim":
             return cmd_sim(args)
-        p.print_help(sys.stderr)
+        sys.stderr.write("doorkit: give a command (sim); doorkit --help says more\n")
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("doorkit: interrupted\n")
@@ -227,14 +247,14 @@ def run_script(path, log_only=False, verbose=False, seed=None, step=None, out=No
                              seed=seed, on_output=emit)
         scenario.finish(res, progress=bar.update if bar is not None else None)
     except scenario.ScenarioError as e:
-        say("doorkit sim: %s" % e)
+        say("doorkit sim: %s" % _printable(str(e)))
         return EXIT_USAGE
     except KeyboardInterrupt:
         if res is None:
             say("doorkit sim: interrupted")
         else:
             say("doorkit sim: %s: interrupted at %d ms of %d (virtual); %d log lines so far"
-                % (path, res.door.now, res.scenario.until, len(res.log)))
+                % (_printable(path), res.door.now, res.scenario.until, len(res.log)))
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         if out is sys.stdout:
