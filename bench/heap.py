@@ -112,7 +112,7 @@ def main_cpython(argv):
     print("  App + drivers + reader objects after boot: %d bytes" % r["objects_bytes"])
     print("  in use in the steady state: %d bytes (peak in a window %d); free %d, largest free block %d"
           % (r["steady_used"], r["peak_used"], r["heap_free"], r["largest_free_block"]))
-    print("  allocated per App.poll (10 ms period, reader listing every 250 ms, no card): %.1f bytes over %d polls, %d reader lists"
+    print("  allocated per App.poll (10 ms period, the reader waking every 100 ms for type A and FeliCa, no card): %.1f bytes over %d polls, %d reader lists"
           % (r["alloc_per_poll"], r["polls"], r["reader_lists"]))
     print("RESULT " + json.dumps(r))
 

@@ -148,7 +148,7 @@ def main(argv):
     w("")
     w("- modules as .mpy: %d B; App + drivers + reader objects: %d B; in use in the steady state %d B, free %d B"
       % (h["code_bytes"], h["objects_bytes"], h["steady_used"], h["heap_free"]))
-    w("- allocated per App.poll in the steady state (10 ms polls, reader listing every 250 ms, no card): "
+    w("- allocated per App.poll in the steady state (10 ms polls, the reader waking every 100 ms for type A and FeliCa, no card): "
       "**%.1f B** over %d polls" % (h["alloc_per_poll"], h["polls"]))
     cmd, r = res["nfc_poll"]
     w("")
