@@ -140,6 +140,8 @@ class App:
         if self._coast_at is not None:
             self._coast_at -= delta
         self._fault_t -= delta
+        if self._prev_fault is not None:
+            self._prev_fault -= delta
         self._epoch += delta
         self._off = (self._off + delta) & TICKS_MAX
         self._now -= delta
