@@ -97,11 +97,7 @@ def inautopoll(n, seed, period=1, types=(0x00, 0x11)):
         emu = PN532Emulator(clock, seed=seed)
         drv = P.PN532(P.HsuLink(emu.uart))
         card = NFC_CARDS[cards[kind]][2]()
-
-        def run(start):
-            return clock.run(drv, start)
-
-        run(drv.start_sam_configuration)
+        clock.run(drv, drv.start_sam_configuration)
         params = bytes([0xFF, period]) + bytes(types)
         lat = []
         for _ in range(n):

@@ -44,7 +44,7 @@ from lockshell.app import App
 from lockshell.store import MemoryStore
 from lockctl.keys import KeyList
 from lockctl.record import format_record, kind_code, state_name, STATE_NAMES
-from lockctl.codes import EV_DOOR, EV_BUTTON, EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING
+from lockctl.codes import EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING
 
 
 class VirtualBoard:

@@ -1,6 +1,7 @@
 """A pseudo-terminal for the tests that run `doorkit sim` as a user at a terminal would (Linux)."""
 import os
 import select
+import subprocess
 import time
 
 
@@ -57,3 +58,27 @@ class Pty:
 
     def text(self):
         return self.out.decode("utf-8", "replace")
+
+
+def run_door(exe, rows, cols, keys, until, cwd=None, env=None):
+    """Run `exe sim` (the interactive door) in a pty of rows x cols: wait for until, then send each
+    (key, wait_for) and wait for wait_for (None: do not wait); returns (exit code, screen text)."""
+    t = Pty(rows, cols)
+    e = dict(os.environ, TERM="xterm") if env is None else env
+    p = subprocess.Popen([exe, "sim"], stdin=t.slave, stdout=t.slave, stderr=t.slave, env=e, cwd=cwd,
+                         close_fds=True)
+    t.child_started()
+    try:
+        assert t.read_until(until), t.out[-2000:]
+        for k, wait in keys:
+            t.write(k)
+            if wait:
+                assert t.read_until(wait), t.out[-2000:]
+        p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        t.close()
+    return p.returncode, t.text()
+

@@ -205,26 +205,10 @@ def test_session_screen_fits_the_width():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
 def test_interactive_door_in_a_pty_quits_with_q():
-    from ptyio import Pty
-    t = Pty(40, 120)
-    env = dict(os.environ, TERM="xterm")
-    p = subprocess.Popen([doorkit_exe(), "sim"], stdin=t.slave, stdout=t.slave, stderr=t.slave, env=env, cwd=ROOT,
-                         close_fds=True)
-    t.child_started()
-    try:
-        assert t.read_until(b"virtual"), t.out[-2000:]
-        t.write(b"1")  # alice's card: the motor takes ~0.55 s (real time) to unlock
-        assert t.read_until(b"UNLOCK"), t.out[-2000:]
-        t.write(b"q")
-        p.wait(timeout=10)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        t.close()
-    assert p.returncode == 0
-    text = t.text()
-    assert "virtual" in text and "UNLOCK" in text
+    from ptyio import run_door
+    rc, text = run_door(doorkit_exe(), 40, 120, [(b"1", b"UNLOCK"), (b"q", None)], b"virtual", ROOT)
+    # (1: alice's card; the motor takes ~0.55 s of real time to unlock)
+    assert rc == 0 and "virtual" in text and "UNLOCK" in text
 
 
 # ---------------------------------------------------------------- bad arguments, streaming, Ctrl-C (issue 6)

@@ -193,13 +193,11 @@ def test_driver_start_command_with_the_new_commands():
     emu = PN532Emulator(clock)
     drv = P.PN532(P.HsuLink(emu.uart))
 
-    def run(start):
-        return clock.run(drv, start)
 
-    assert run(drv.start_sam_configuration) == P.DONE
+    assert clock.run(drv, drv.start_sam_configuration) == P.DONE
     data = bytes(range(200)) + bytes(62)
-    assert run(lambda t: drv.start_command(t, 0x00, b"\x00" + data)) == P.DONE
+    assert clock.run(drv, lambda t: drv.start_command(t, 0x00, b"\x00" + data)) == P.DONE
     assert bytes(drv.rx[:drv.rx_len]) == b"\x00" + data
-    assert run(lambda t: drv.start_command(t, 0x04, b"")) == P.DONE
+    assert clock.run(drv, lambda t: drv.start_command(t, 0x04, b"")) == P.DONE
     assert bytes(drv.rx[:drv.rx_len]) == H("00000000")  # Err Field NbTg SAMstatus
-    assert run(lambda t: drv.start_command(t, 0x32, b"\x01\x01")) == P.DONE and emu.rf_on
+    assert clock.run(drv, lambda t: drv.start_command(t, 0x32, b"\x01\x01")) == P.DONE and emu.rf_on

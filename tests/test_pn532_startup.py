@@ -84,11 +84,9 @@ def test_power_down_answer_lost_the_next_command_wakes_the_chip_first(fault):
     emu = PN532Emulator(clock)
     drv = P.PN532(P.HsuLink(emu.uart))
 
-    def run(start):
-        return clock.run(drv, start)
 
-    assert run(drv.start_sam_configuration) == P.DONE
+    assert clock.run(drv, drv.start_sam_configuration) == P.DONE
     emu.inject(fault, on="resp", keep=3)  # the driver's NACKs go unheard: the chip sleeps
-    assert run(drv.start_power_down) in (P.E_TIMEOUT, P.E_CHECKSUM)
+    assert clock.run(drv, drv.start_power_down) in (P.E_TIMEOUT, P.E_CHECKSUM)
     assert emu.asleep and not drv.awake and emu.faults == []
-    assert run(drv.start_firmware_version) == P.DONE and drv.ic == 0x32
+    assert clock.run(drv, drv.start_firmware_version) == P.DONE and drv.ic == 0x32

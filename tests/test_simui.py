@@ -351,26 +351,10 @@ def test_any_session_replays_to_the_same_log(tmp_path, seed, steps):
 
 # ---------------------------------------------------------------- in a terminal
 def _pty_run(rows, cols, keys, until, cwd):
-    from ptyio import Pty
-    t = Pty(rows, cols)
+    from ptyio import run_door
     env = dict(os.environ, TERM="xterm")
     env.pop("NO_COLOR", None)
-    p = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "doorkit"), "sim"], stdin=t.slave,
-                         stdout=t.slave, stderr=t.slave, env=env, cwd=cwd, close_fds=True)
-    t.child_started()
-    try:
-        assert t.read_until(until), t.out[-2000:]
-        for k, wait in keys:
-            t.write(k)
-            if wait:
-                assert t.read_until(wait), t.out[-2000:]
-        p.wait(timeout=10)
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        t.close()
-    return p.returncode, t.text()
+    return run_door(os.path.join(os.path.dirname(sys.executable), "doorkit"), rows, cols, keys, until, cwd, env)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pty test written for Linux")
