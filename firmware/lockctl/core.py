@@ -728,7 +728,9 @@ class LockCore:
             return
         self._cancel(T_AUTOLOCK)
         m = self.mode
-        if m == _M_LOCKING or m == _M_LOCK_BACKOFF or m == _M_CAL_LOCK:
+        if m == _M_UNLOCK_BACKOFF:
+            self._end_backoff()  # a back-off throws the bolt a little: retry toward unlock at once
+        elif m == _M_LOCKING or m == _M_LOCK_BACKOFF or m == _M_CAL_LOCK:
             if m == _M_CAL_LOCK:
                 self._cal_fail(R_DOOR_SENSOR)  # (which pulls the bolt back)
             else:
@@ -769,8 +771,8 @@ class LockCore:
         if self._moving() or self._calibrating():
             self._log(LOG_REFUSED, R_BUSY, None)
             return
-        if what == "auto" and self.door_open:
-            self._log(LOG_REFUSED, R_DOOR_OPEN, None)
+        if what == "auto" and self._door_maybe_open():  # (its lock sweep throws the bolt)
+            self._log(LOG_REFUSED, R_DOOR_OPEN if self.door_open else R_DOOR_SENSOR, None)
             self._show(IND_DENIED)
             return
         self._cancel(T_AUTOLOCK)
@@ -789,6 +791,9 @@ class LockCore:
         if self.pos is None:
             self._cal_fail(R_NO_POSITION)
         elif self.mode == _M_CAL_UNLOCK:
+            if not self.door_known:
+                self._cal_fail(R_DOOR_SENSOR)  # the door sensor failed during the unlock sweep
+                return
             self._cal_mark = self.pos
             self.mode = _M_CAL_LOCK
             self._drive(TOWARD_LOCK)

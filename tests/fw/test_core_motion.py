@@ -675,3 +675,12 @@ def test_rebase_keeps_pending_timers_in_step():
     r.core.rebase(10 ** 6)  # longer than anything happened: the next event at 0 is still in order
     assert r.core.now < 0
     r.core.handle(0, EV_BUTTON)
+
+
+def test_a_door_sensor_failing_during_an_unlock_back_off_retries_toward_unlock_at_once():
+    r = Rig({"auto_lock": False})
+    r.ev(0, EV_BUTTON)
+    r.advance(1500)  # the first attempt timed out: backing off toward the lock end
+    assert r.motor == -1
+    acts = r.ev(1550, EV_SENSOR, (EV_DOOR, False))
+    assert acts == [(A_STOP,), (A_DRIVE, 1)] and r.motor == 1  # never throwing the bolt blind

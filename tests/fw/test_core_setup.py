@@ -243,3 +243,16 @@ def test_position_edges_follow_calibration_and_zone_setting():
     assert Rig(cal=None).core.position_edges() == ()
     rev = Rig(cal=(UNLOCK_POS, LOCK_POS), pos=UNLOCK_POS).core  # reversed pot
     assert rev.position_edges() == (800, 1201, 2000, 2800, 3201)
+
+
+def test_no_calibration_sweep_throws_the_bolt_while_the_door_sensor_is_dead():
+    from lockctl.codes import EV_SENSOR
+    r = Rig(cal=None)
+    r.ev(100, EV_CALIBRATE, "auto")
+    r.ev(200, EV_SENSOR, (EV_DOOR, False))  # during the unlock sweep: it may go on ...
+    r.ev(400, EV_POSITION, UNLOCK_POS)
+    r.ev(500, EV_STALL)  # ... but the lock sweep may not start
+    assert r.log[-1] == "500 CAL_FAIL door-sensor" and r.motor == 0
+    assert [d for _, d in r.drives()] == [1]
+    r.ev(600, EV_CALIBRATE, "auto")  # nor another calibration begin
+    assert r.log[-1] == "600 REFUSED door-sensor" and r.drives()[-1][0] == 100
