@@ -312,7 +312,8 @@ class VirtualDoor:
 
     def _next_wake(self, now):
         """The next instant the App must be polled at; sets self._light when that instant is only
-        an intermediate bounce edge (see _light_poll)."""
+        an intermediate bounce edge (see _light_poll), self._outputs when it is only an output step
+        (App.poll_outputs)."""
         w, b = self.world, self.board
         self._light = False
         self._outputs = False
