@@ -109,7 +109,6 @@ class NfcReader:
         self._step = _INIT
         self._running = False
         self._due = 0
-        self._release = False
         self._started = False
         self._phone = False  # the type A slot holds a phone (random-UID ISO-DEP, with phone_auth)
         self._go = False  # start the phone protocol after this list
