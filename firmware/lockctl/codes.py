@@ -32,7 +32,9 @@ EV_CONFIG = const(8)  # arg: dict of settings to change
 EV_CALIBRATE = const(9)  # arg: "auto" | "manual" | "mark" | "cancel"
 EV_READER = const(10)  # arg: 0 = the card reader works again, else its (negative) error code: down
 EV_SENSOR = const(11)  # arg: (EV_DOOR, ok): the door sensor stopped (False) or started (True) reading
-EV_LAST = const(11)
+EV_CLOCK = const(12)  # arg: wall-clock time at now_ms, Unix seconds (UTC) from the board's RTC; None: unset
+EV_BATTERY = const(13)  # arg: (level, mV): BATT_OK / BATT_LOW / BATT_CRITICAL and the averaged voltage
+EV_LAST = const(13)
 
 # --- actions out: tuples whose first item is one of these --------------------------------------
 A_DRIVE = const(1)  # (A_DRIVE, direction)  +1 = toward unlock, -1 = toward lock
@@ -83,13 +85,20 @@ LOG_READER_DOWN = const(19)  # the card reader stopped answering; arg: its (nega
 LOG_READER_UP = const(20)  # it answers again
 LOG_FAULT = const(21)  # the shell caught a fault; arg: (F_*, EV_* being handled or 0); the core was
 #                        rebuilt from the sensors
+LOG_CLOCK_SET = const(22)  # the wall clock was set; arg: (new Unix s, ms since boot at the set)
+LOG_BUNDLE = const(23)  # a key bundle was installed; arg: (version, credentials now on the lock)
+LOG_BUNDLE_REFUSED = const(24)  # a key bundle was refused, nothing changed; arg: reason R_*
+LOG_PIN_LOCKOUT = const(25)  # too many wrong PINs: the keypad is locked out; arg: seconds of lockout
+LOG_BATTERY = const(26)  # the battery level changed; arg: (BATT_*, mV)
+LOG_DROPPED = const(27)  # the event log was full and its oldest records were dropped; arg: how many
+LOG_STORE_FAULT = const(28)  # flash found corrupt at boot; arg: (STORE_*, error code); nothing reformatted
 
 # --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
 # credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15
 KIND_ISO14443A = const(1)  # ISO14443A UID (MIFARE, NTAG, ...), upper-case hex
 KIND_FELICA = const(2)  # FeliCa IDm (Suica, ...), upper-case hex
 KIND_PHONE = const(3)  # a phone that passed the challenge-response: its phone id, hex
-KIND_PIN = const(4)  # a keypad PIN (reserved: the keypad comes with the key store)
+KIND_PIN = const(4)  # a keypad PIN (the ident is never logged: DENIED of a PIN carries an empty ident)
 KIND_ISO_DEP = const(5)  # an ISO14443-4 target the reader could not authenticate (random UID)
 KIND_LAST = const(5)
 # other sources: 16..
@@ -121,10 +130,39 @@ R_UNKNOWN_PHONE = const(18)  # phone: no key for its id
 R_BAD_MAC = const(19)  # phone: the MAC does not verify (wrong key, replay)
 R_NO_ANSWER = const(20)  # phone: an exchange failed or took too long
 R_DOOR_SENSOR = const(21)  # the door sensor cannot be read: the door may be open
-R_LAST = const(21)
+# credential validity (lockctl/schedule.py, lockctl/keystore.py)
+R_CLOCK_UNSET = const(22)  # a time-limited credential while the wall clock is unset
+R_NOT_YET = const(23)  # before its period's first day
+R_EXPIRED = const(24)  # after its period's last day
+R_OFF_SCHEDULE = const(25)  # outside its weekdays / time window
+R_USED_UP = const(26)  # its use count is spent
+R_DISABLED = const(27)  # its enabled flag is off
+R_PIN_LOCKOUT = const(28)  # the keypad is locked out after wrong PINs
+# bundles (lockctl/bundle.py): why one was refused
+R_BAD_SIGNATURE = const(29)  # the HMAC does not verify under the door's secret (forged, or other secret)
+R_WRONG_DOOR = const(30)  # made for another door
+R_OLD_VERSION = const(31)  # not newer than the installed version (rollback or replay)
+R_BASE_MISMATCH = const(32)  # a delta made against another version than the installed one
+R_CORRUPT = const(33)  # framing, length or body hash wrong (truncated, bit flips, reordered)
+R_NO_ROOM = const(34)  # more credentials than the key store partition holds
+R_FORMAT = const(35)  # not a doorkit bundle, or a format version this firmware does not know
+R_BATTERY = const(36)  # the battery is critical: only what lets people out is served
+R_STORE = const(37)  # the key store cannot be read (corrupt flash): no credential opens
+R_USE_TALLY = const(38)  # a counted credential, but its use could not be recorded durably
+R_LAST = const(38)
 
 # --- faults the shell caught (FAULT arg[0]) ----------------------------------------------------
 F_CORE = const(1)  # an exception inside the core while it handled an event
 F_ACTION = const(2)  # an exception carrying out the core's actions (motor, store, indicator)
 F_POLL = const(3)  # an exception reading an input port (arg[1]: the event kind the port gives)
 F_STORE = const(4)  # the store held a setting or calibration that no longer validates (dropped)
+
+# --- battery levels (EV_BATTERY, LOG_BATTERY arg[0]) -------------------------------------------
+BATT_OK = const(0)
+BATT_LOW = const(1)  # logged, indicated, reported in state
+BATT_CRITICAL = const(2)  # only unlocking is served (people must get out); locking is refused
+
+# --- flash areas (LOG_STORE_FAULT arg[0]) -------------------------------------------------------
+STORE_KEYS = const(1)  # the key store partition
+STORE_LOG = const(2)  # the event-log partition
+STORE_FS = const(3)  # the littlefs filesystem (settings, code)

@@ -13,16 +13,22 @@ MODE_NAMES = ("uncalibrated", "locked", "unlocked", "jammed", "unlocking", "unlo
               "lock-backoff", "cal-unlock", "cal-lock", "mark-lock", "mark-unlock")  # LockCore.mode
 STATE_NAMES = ("uncalibrated", "locked", "unlocking", "unlocked", "locking", "jammed", "calibrating")
 EVENT_NAMES = ("-", "door", "button", "position", "stall", "credential", "timer", "remote", "config",
-               "calibrate", "reader", "sensor")
+               "calibrate", "reader", "sensor", "clock", "battery")
 LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
-             "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT")
+             "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT", "CLOCK_SET", "BUNDLE",
+             "BUNDLE_REFUSED", "PIN_LOCKOUT", "BATTERY", "DROPPED", "STORE_FAULT")
 KIND_NAMES = ("?", "iso14443a", "felica", "phone", "pin", "iso-dep")
 _SRC_NAMES = ("button", "remote", "auto", "relock", "boot")  # SRC_BUTTON (16) ...
 REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "not-calibrating", "busy",
                 "no-position", "unknown", "no-keys", "stall", "timeout", "reversed", "no-end-stop", "span",
-                "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer", "door-sensor")
+                "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer", "door-sensor",
+                "clock-unset", "not-yet", "expired", "off-schedule", "used-up", "disabled", "pin-lockout",
+                "bad-signature", "wrong-door", "old-version", "base-mismatch", "corrupt", "no-room", "format",
+                "battery", "store", "use-tally")
 FAULT_NAMES = ("?", "core", "action", "poll", "store")
+BATTERY_NAMES = ("ok", "low", "critical")  # BATT_* (0..2)
+STORE_NAMES = ("?", "keys", "log", "fs")  # STORE_*
 
 
 def _name(table, i):
@@ -67,7 +73,17 @@ def _arg_text(code, arg):
         return "%s %s" % (_name(FAULT_NAMES, arg[0]), EVENT_NAMES[arg[1]] if 0 <= arg[1] < len(EVENT_NAMES) else "?")
     if code == C.LOG_READER_DOWN:
         return "%d" % arg
-    if code in (C.LOG_REFUSED, C.LOG_DENIED, C.LOG_RETRY, C.LOG_ABORT, C.LOG_CAL_FAIL):
+    if code == C.LOG_BATTERY:
+        lvl = arg[0]
+        return "%s %dmV" % (BATTERY_NAMES[lvl] if type(lvl) is int and 0 <= lvl < len(BATTERY_NAMES) else "?%s" % (lvl,),
+                            arg[1])
+    if code == C.LOG_BUNDLE:
+        return "v%d %d" % (arg[0], arg[1])
+    if code == C.LOG_CLOCK_SET:
+        return "%d@%d" % (arg[0], arg[1])
+    if code == C.LOG_STORE_FAULT:
+        return "%s %d" % (_name(STORE_NAMES, arg[0]), arg[1])
+    if code in (C.LOG_REFUSED, C.LOG_DENIED, C.LOG_RETRY, C.LOG_ABORT, C.LOG_CAL_FAIL, C.LOG_BUNDLE_REFUSED):
         return reason_name(arg)
     return str(arg)
 
