@@ -25,7 +25,10 @@ _EIO = const(-5)
 class RamCells:
     def __init__(self, size):
         self.size = size
-        self.b = bytearray(b"\xff" * size)
+        self.b = b = bytearray(size)
+        ff = b"\xff" * 256
+        for i in range(0, size, 256):
+            b[i:i + 256] = ff
 
     def read(self, a, buf):
         buf[:] = memoryview(self.b)[a:a + len(buf)]
@@ -38,18 +41,23 @@ class RamCells:
             i += 1
 
     def erase(self, a, n):
-        self.b[a:a + n] = b"\xff" * n
+        b = self.b
+        ff = b"\xff" * 256
+        for i in range(a, a + n, 256):
+            b[i:i + 256] = ff
 
     def image(self):
         return bytes(self.b)
 
 
 class FileCells:
-    """Cells in a file of `size` bytes (made all 0xFF when new or of another size)."""
+    """Cells in a file of `size` bytes (made all 0xFF when new, of another size, or fresh=True)."""
 
-    def __init__(self, path, size, chunk=BLOCK):
+    def __init__(self, path, size, chunk=BLOCK, fresh=False):
         self.size = size
         try:
+            if fresh:
+                raise OSError(0)
             f = open(path, "r+b")
             f.seek(0, 2)
             if f.tell() != size:
