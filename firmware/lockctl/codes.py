@@ -41,7 +41,8 @@ A_DRIVE = const(1)  # (A_DRIVE, direction)  +1 = toward unlock, -1 = toward lock
 A_STOP = const(2)  # (A_STOP,)  brake the motor now
 A_LOG = const(3)  # (A_LOG, record)  record = (t_ms, code, arg, who): see lockctl/record.py
 A_INDICATE = const(4)  # (A_INDICATE, pattern)  LED / buzzer (IND_*)
-A_SAVE = const(5)  # (A_SAVE, what, data)  persist "config" (dict) or "calibration" ((lock, unlock))
+A_SAVE = const(5)  # (A_SAVE, what, data)  persist "config" (dict), "calibration" ((lock, unlock))
+#                    or "pin_fails" (int: wrong PINs in a row; must survive a reboot)
 
 TOWARD_UNLOCK = const(1)
 TOWARD_LOCK = const(-1)
@@ -61,9 +62,10 @@ IND_CLEAR = const(4)
 IND_LOCKED = const(5)
 IND_UNLOCKED = const(6)
 IND_CALIBRATE = const(7)
+IND_BATTERY = const(8)  # the battery is low (or critical): shown once at the change
 
 # --- event log record codes (record = (t_ms, code, arg, who); docs/records.md) -----------------
-LOG_BOOT = const(1)  # arg: state (UNLOCKED, ...) found at boot
+LOG_BOOT = const(1)  # arg: (state found at boot (UNLOCKED, ...), boot count: 0 when none is kept)
 LOG_LOCK = const(2)  # arg: source (SRC_* / KIND_*); who: user or None
 LOG_UNLOCK = const(3)  # arg: source (SRC_* / KIND_*); who: user or None
 LOG_MANUAL_LOCK = const(4)  # knob turned by hand; no user

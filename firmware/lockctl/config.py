@@ -20,6 +20,10 @@ SETTINGS = {
     "relock_on_boot": (11, True, None, None),  # a door found closed and unlocked at boot relocks
     #                                            after relock_ms (with auto_lock on)
     "manual_cal_ms": (12, 300000, 10000, 3600000),  # a manual calibration left this long is abandoned
+    "utc_offset_min": (13, 540, -720, 840),  # local time = UTC + this (+ DST): schedules use it (JST)
+    "dst_rule": (14, 0, 0, 2),  # 0 none (Japan), 1 EU, 2 US (lockctl/schedule.py)
+    "pin_tries": (15, 5, 3, 10),  # wrong PINs in a row before the keypad locks out
+    "pin_lockout_s": (16, 30, 5, 3600),  # first lockout; each further wrong PIN doubles it (to 1 h)
 }
 
 

@@ -23,16 +23,18 @@ from lockctl.errors import LockError
 from lockctl.codes import (
     UNCALIBRATED, LOCKED, UNLOCKING, UNLOCKED, LOCKING, JAMMED, CALIBRATING,
     EV_DOOR, EV_BUTTON, EV_POSITION, EV_STALL, EV_CREDENTIAL, EV_TIMER, EV_REMOTE,
-    EV_CONFIG, EV_CALIBRATE, EV_READER, EV_SENSOR, EV_LAST,
+    EV_CONFIG, EV_CALIBRATE, EV_READER, EV_SENSOR, EV_CLOCK, EV_BATTERY, EV_LAST,
     A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, TOWARD_UNLOCK, TOWARD_LOCK,
     T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD,
-    IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE,
+    IND_OK, IND_DENIED, IND_ALARM, IND_CLEAR, IND_LOCKED, IND_UNLOCKED, IND_CALIBRATE, IND_BATTERY,
     LOG_BOOT, LOG_LOCK, LOG_UNLOCK, LOG_MANUAL_LOCK, LOG_MANUAL_UNLOCK, LOG_REFUSED, LOG_DENIED,
     LOG_DOOR_OPEN, LOG_DOOR_CLOSE, LOG_FORCED_OPEN, LOG_HELD_OPEN, LOG_RETRY, LOG_JAM, LOG_JAM_CLEAR,
     LOG_ABORT, LOG_CALIBRATED, LOG_CAL_FAIL, LOG_CONFIG, LOG_READER_DOWN, LOG_READER_UP,
-    KIND_LAST, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
+    LOG_CLOCK_SET, LOG_PIN_LOCKOUT, LOG_BATTERY, BATT_OK, BATT_CRITICAL,
+    KIND_LAST, KIND_PIN, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
     R_UNCALIBRATED, R_CALIBRATING, R_DOOR_OPEN, R_BUTTON_OFF, R_NOT_CALIBRATING, R_BUSY, R_NO_POSITION,
     R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_DOOR_SENSOR, R_LAST,
+    R_UNKNOWN, R_PIN_LOCKOUT, R_USE_TALLY, R_BATTERY,
 )
 
 __all__ = ["LockCore", "LockError"]
@@ -62,10 +64,12 @@ _Z_UNLOCK = const(2)
 _RETRACT = const(0)  # source of the lock's own retraction after a door opened mid-lock: not logged
 
 _NO_ACTIONS = ()  # shared result of an event that changes nothing
+_PIN_LOCKOUT_MAX_S = const(3600)
+_CLOCK_MIN = const(946684800)  # 2000-01-01: an RTC reading before this is an unset clock
 
 
 class LockCore:
-    def __init__(self, config=None, calibration=None, keys=None):
+    def __init__(self, config=None, calibration=None, keys=None, pin_fails=0):
         self.cfg = _config.merged(config, {})
         self.cal = None
         if calibration is not None:
@@ -78,6 +82,10 @@ class LockCore:
         self.motor = 0  # direction last commanded: 0 stopped, +1 toward unlock, -1 toward lock
         self.alarm = False
         self.reader_down = False
+        self.battery = BATT_OK  # BATT_* from EV_BATTERY
+        self.pin_fails = pin_fails if type(pin_fails) is int and pin_fails > 0 else 0  # wrong PINs in a row
+        self._pin_until = None  # the keypad is locked out until this time (ms)
+        self._wall = None  # (now ms, Unix s) of the last EV_CLOCK: the wall clock; None while unset
         self.now = 0
         self._booted = False
         self._out = None
@@ -103,14 +111,15 @@ class LockCore:
         """The reported state (UNCALIBRATED, LOCKED, UNLOCKING, ...): the coarse view of mode."""
         return _STATE_OF[self.mode]
 
-    def boot(self, now, position, door_open, resume=None):
+    def boot(self, now, position, door_open, resume=None, boots=0, wall=None):
         """Start from the sensors. Never drives the motor. The one timer it may arm: a door found
         closed and unlocked is relocked after relock_ms (auto_lock and relock_on_boot on).
 
         resume: (alarm, jammed, relock) when the shell rebuilds the core after a fault: an alarm and
         a jam of the core it replaces stand; relock: a closed door whose bolt the fault stopped
         anywhere short of the lock end relocks after relock_ms (the shell says so for a first fault,
-        not for one that keeps coming back)."""
+        not for one that keeps coming back). boots: the boot count the BOOT record carries; wall:
+        the RTC's time at now (Unix s) if it kept time, else None (no CLOCK_SET record for it)."""
         if self._booted:
             raise LockError("boot() called twice")
         if type(now) is not int:
@@ -120,8 +129,12 @@ class LockCore:
             raise LockError("door_open must be True or False")
         if resume is not None and (type(resume) is not tuple or len(resume) != 3):
             raise LockError("resume must be (alarm, jammed, relock)")
+        if wall is not None and (type(wall) is not int or wall < 0):
+            raise LockError("wall must be Unix seconds or None")
         self._booted = True
         self.now = now
+        if wall is not None and wall >= _CLOCK_MIN:
+            self._wall = (now, wall)
         self.pos = position
         self.door_open = door_open
         self._out = None
@@ -129,7 +142,9 @@ class LockCore:
         if resume is not None and resume[1] and self.mode != _M_UNCALIBRATED:
             self.mode = _M_JAMMED  # the jam stands until a move runs or a hand turns the knob
             self._jam = True
-        self._log(LOG_BOOT, self.state, None)
+        self._log(LOG_BOOT, (self.state, boots if type(boots) is int and boots > 0 else 0), None)
+        if self.pin_fails >= self.cfg["pin_tries"]:
+            self._pin_until = now + self._lockout_ms()  # a reboot does not end a PIN lockout
         if resume is not None and resume[0]:
             self._set_alarm()  # the alarm of the core this one replaces goes on
         if door_open:
@@ -178,6 +193,10 @@ class LockCore:
             self._on_reader(arg)
         elif kind == EV_SENSOR:
             self._on_sensor(arg[1])
+        elif kind == EV_CLOCK:
+            self._on_clock(arg)
+        elif kind == EV_BATTERY:
+            self._on_battery(arg[0], arg[1])
         else:  # EV_CALIBRATE
             self._on_calibrate(arg)
         return self._take()  # most events change nothing: no allocation
@@ -191,6 +210,26 @@ class LockCore:
             if best is None or t < best:
                 best = t
         return best
+
+    def wall_time(self):
+        """Wall-clock time now (Unix seconds, UTC), or None while the clock is unset."""
+        w = self._wall
+        if w is None:
+            return None
+        return w[1] + (self.now - w[0]) // 1000
+
+    def local_time(self):
+        """Local time now in seconds (UTC + utc_offset_min + DST), or None while the clock is unset:
+        what credential schedules are checked against."""
+        u = self.wall_time()
+        if u is None:
+            return None
+        from lockctl.schedule import local_seconds  # (loaded with the key store, not before)
+        return local_seconds(u, self.cfg["utc_offset_min"], self.cfg["dst_rule"])
+
+    def pin_locked_out(self):
+        """True while the keypad is locked out after wrong PINs."""
+        return self._pin_until is not None and self.now < self._pin_until
 
     def deadline(self, tid):
         """Deadline (ms) of the core's timer tid, or None when it is not armed."""
@@ -206,6 +245,10 @@ class LockCore:
         # never go backwards, and a deadline that moves below the caller's time is simply due
         self.now -= delta
         self._opened_at -= delta
+        if self._wall is not None:
+            self._wall = (self._wall[0] - delta, self._wall[1])
+        if self._pin_until is not None:
+            self._pin_until -= delta
         due = self._due
         for tid in due:
             due[tid] -= delta
@@ -306,6 +349,13 @@ class LockCore:
         elif kind == EV_SENSOR:
             if type(arg) is not tuple or len(arg) != 2 or arg[0] != EV_DOOR or (arg[1] is not True and arg[1] is not False):
                 raise LockError("sensor status must be (EV_DOOR, True | False)")
+        elif kind == EV_CLOCK:
+            if arg is not None and (type(arg) is not int or arg < 0 or arg > 0xFFFFFFFF):
+                raise LockError("clock takes Unix seconds (0..2**32-1) or None")
+        elif kind == EV_BATTERY:
+            if (type(arg) is not tuple or len(arg) != 2 or type(arg[0]) is not int or not BATT_OK <= arg[0] <= BATT_CRITICAL
+                    or type(arg[1]) is not int or arg[1] < 0):
+                raise LockError("battery takes (BATT_* level, mV)")
         return arg
 
     # ------------------------------------------------------------------ small helpers
@@ -432,6 +482,8 @@ class LockCore:
             reason = R_DOOR_OPEN
         elif direction == TOWARD_LOCK and not self.door_known:
             reason = R_DOOR_SENSOR  # the door may be open: the bolt is not thrown blind
+        elif direction == TOWARD_LOCK and self.battery == BATT_CRITICAL:
+            reason = R_BATTERY  # the last of the battery is kept for letting people out
         if reason:
             self._log(LOG_REFUSED, reason, who)
             self._show(IND_DENIED)
@@ -682,18 +734,68 @@ class LockCore:
         self._request(TOWARD_UNLOCK, SRC_BUTTON, None)
 
     def _on_credential(self, kind, ident, refused):
+        pin = kind == KIND_PIN
+        if pin:
+            ident_log = ""  # a PIN is never logged, not even a wrong one
+        else:
+            ident_log = ident
         if refused is not None:
             user, reason = None, refused  # the reader already said no (e.g. a phone's bad answer)
+        elif pin and self.pin_locked_out():
+            user, reason = None, R_PIN_LOCKOUT  # not even looked up
         elif self.keys is None:
             user, reason = None, R_NO_KEYS
         else:
-            user, reason = self.keys.check(kind, ident, self.now)
+            user, reason = self.keys.check(kind, ident, self.local_time())
+            if user is not None and not self.keys.consume(kind, ident):
+                user, reason = None, R_USE_TALLY  # a counted use that could not be recorded: no
+        if pin and reason != R_PIN_LOCKOUT:
+            self._count_pin(user is not None or reason != R_UNKNOWN)
         if user is None:
-            self._log(LOG_DENIED, reason, (kind, ident))
+            self._log(LOG_DENIED, reason, (kind, ident_log))
             self._show(IND_DENIED)
+            if pin and self.pin_fails >= self.cfg["pin_tries"] and reason == R_UNKNOWN:
+                ms = self._lockout_ms()
+                self._pin_until = self.now + ms
+                self._log(LOG_PIN_LOCKOUT, ms // 1000, None)
+                self._set_alarm()
             return
         self._show(IND_OK)
         self._request(TOWARD_UNLOCK, kind, user)
+
+    def _count_pin(self, known):
+        """A PIN entry was looked up: a known PIN (valid now or not) ends a run of wrong ones; an
+        unknown one adds to it. The count is saved: it survives a reboot."""
+        n = 0 if known else self.pin_fails + 1
+        if n != self.pin_fails:
+            self.pin_fails = n
+            self._emit((A_SAVE, "pin_fails", n))
+
+    def _lockout_ms(self):
+        """Lockout after the run of wrong PINs so far: pin_lockout_s, doubled for each one past
+        pin_tries, at most an hour."""
+        s = self.cfg["pin_lockout_s"]
+        extra = self.pin_fails - self.cfg["pin_tries"]
+        while extra > 0 and s < _PIN_LOCKOUT_MAX_S:
+            s *= 2
+            extra -= 1
+        return min(s, _PIN_LOCKOUT_MAX_S) * 1000
+
+    def _on_clock(self, unix):
+        """The wall clock was set (or read at boot): Unix seconds at now; None = unset."""
+        if unix is None or unix < _CLOCK_MIN:
+            self._wall = None
+            return
+        self._wall = (self.now, unix)
+        self._log(LOG_CLOCK_SET, (unix, self.now), None)
+
+    def _on_battery(self, level, mv):
+        if level == self.battery:
+            return
+        self.battery = level
+        self._log(LOG_BATTERY, (level, mv), None)
+        if level != BATT_OK:
+            self._show(IND_BATTERY)
 
     def _on_remote(self, cmd, user):
         self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)

@@ -26,11 +26,14 @@ class KeyList:
         """Forget a key; returns True if it was enrolled."""
         return self._keys.pop((kind, ident), None) is not None
 
-    def check(self, kind, ident, now):
+    def check(self, kind, ident, local):
         user = self._keys.get((kind, ident))
         if user is None:
             return None, R_UNKNOWN
         return user, None
+
+    def consume(self, kind, ident):
+        return True  # no use counts here
 
     def __len__(self):
         return len(self._keys)

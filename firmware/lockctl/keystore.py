@@ -458,7 +458,7 @@ class Installer:
             if self.pgot == plen:
                 for j in range(self.nprof):
                     try:
-                        schedule.validate(schedule.unpack_profile(self.profiles, j * B.PROFILE))
+                        schedule.validate_profile(schedule.unpack_profile(self.profiles, j * B.PROFILE))
                     except ValueError as ex:
                         raise B.BundleError(R_CORRUPT, "bundle profile %d: %s" % (j, ex))
         es, ent = self.esize, self.ent

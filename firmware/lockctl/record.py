@@ -59,7 +59,7 @@ def reason_name(r):
 
 def _arg_text(code, arg):
     if code == C.LOG_BOOT:
-        return state_name(arg)
+        return state_name(arg[0]) + (" #%d" % arg[1] if arg[1] else "")
     if code == C.LOG_LOCK or code == C.LOG_UNLOCK:
         return source_name(arg)
     if code == C.LOG_JAM:
