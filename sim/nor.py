@@ -25,7 +25,14 @@ _EIO = const(-5)
 class RamCells:
     def __init__(self, size):
         self.size = size
-        self.b = bytearray(b"\xff" * size)
+        self.ff = b"\xff" * min(size, BLOCK)  # erases copy from this: no allocation per erase
+        b = bytearray(size)  # (not bytearray(b"\xff" * size): that needs twice the size at once)
+        a = 0
+        while a < size:
+            n = min(len(self.ff), size - a)
+            b[a:a + n] = memoryview(self.ff)[:n]
+            a += n
+        self.b = b
 
     def read(self, a, buf):
         buf[:] = memoryview(self.b)[a:a + len(buf)]
@@ -38,7 +45,12 @@ class RamCells:
             i += 1
 
     def erase(self, a, n):
-        self.b[a:a + n] = b"\xff" * n
+        ff = self.ff
+        while n > 0:
+            k = min(n, len(ff))
+            self.b[a:a + k] = ff if k == len(ff) else memoryview(ff)[:k]
+            a += k
+            n -= k
 
     def image(self):
         return bytes(self.b)
