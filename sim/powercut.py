@@ -28,6 +28,14 @@
 # Returns {"ops": count_ops, "cuts": runs, "program_cuts", "erase_cuts", "raised", "returned",
 # "outcomes": {label: count}}. A failing check (or an exception act raises that is not in `errors`)
 # is raised again as AssertionError naming the op and the keep (CPython chains the original).
+#
+# littlefs on a NorFlash, the same on both runtimes (lfs_format(dev), LfsVolume(dev)): MicroPython's
+# os.VfsLfs2 mounted in the VFS, or on CPython littlefs-python (PyPI littlefs-python, a dev extra)
+# over the device's block callbacks, both with VfsLfs2's settings (read/prog size 32, cache 128,
+# lookahead 32 bytes, block_cycles 100). Mounting never formats, and every filesystem error comes
+# out as OSError(errno) on both, so code written for MicroPython's os runs unchanged on either.
+import sys
+
 from micropython import const
 
 from sim.nor import NorFlash
@@ -44,14 +52,20 @@ class Snapshot:
         self.blocks = dev.blocks
         self.block_size = bs
         self.wear = list(dev.wear)
-        self.ff = b"\xff" * bs
-        buf = bytearray(bs)
+        ff = getattr(cells, "ff", None)  # RamCells' erase pattern: no second 4 KB of 0xFF
+        if ff is None or len(ff) != bs:
+            ff = b"\xff" * bs
+        self.ff = ff
         data = [None] * dev.blocks  # None: a blank block (all 0xFF)
+        buf = None
         n = 0
         while n < dev.blocks:
+            if buf is None:
+                buf = bytearray(bs)
             cells.read(n * bs, buf)
-            if buf != self.ff:
-                data[n] = bytes(buf)
+            if buf != ff:
+                data[n] = buf  # kept; the next block reads into a new buffer
+                buf = None
             n += 1
         self.data = data
 
@@ -158,3 +172,164 @@ def sweep(prepare, act, check, keeps=KEEPS, first=0, step=1, limit=None, errors=
         k += step
     res["outcomes"] = outcomes
     return res
+
+
+# ---------------------------------------------------------------------- littlefs on both runtimes
+MICRO = sys.implementation.name == "micropython"
+READ_SIZE = const(32)  # os.VfsLfs2's defaults (readsize, progsize, lookahead)
+PROG_SIZE = const(32)
+LOOKAHEAD = const(32)
+
+if MICRO:
+    import os
+
+    def lfs_format(dev):
+        """mkfs: a fresh littlefs on dev (the one thing that erases the lot: tests only)."""
+        os.VfsLfs2.mkfs(dev, readsize=READ_SIZE, progsize=PROG_SIZE, lookahead=LOOKAHEAD)
+
+    class LfsVolume:
+        """littlefs on dev mounted at mnt in the VFS (whatever was mounted there is unmounted
+        first); raises OSError if it does not mount. os / open: the real ones."""
+
+        def __init__(self, dev, mnt="/pcut"):
+            try:
+                os.umount(mnt)
+            except OSError:
+                pass
+            fs = os.VfsLfs2(dev, readsize=READ_SIZE, progsize=PROG_SIZE, lookahead=LOOKAHEAD)
+            os.mount(fs, mnt)
+            self.mnt = mnt
+            self.os = os
+            self.open = open
+
+        def path(self, name):
+            return self.mnt + "/" + name
+
+        def listdir(self):
+            return sorted(os.listdir(self.mnt))
+
+        def umount(self):
+            os.umount(self.mnt)
+else:
+    def _lib():
+        import littlefs  # littlefs-python: only the littlefs half needs it (a dev extra)
+        return littlefs
+
+    def _call(fn, *args):
+        """fn(*args), a LittleFSError raised as OSError(errno) as MicroPython's VfsLfs2 does."""
+        err = _lib().LittleFSError
+        try:
+            return fn(*args)
+        except err as e:
+            raise OSError(-e.code, "littlefs: %s" % e.name) from None
+
+    class _Ctx:
+        """littlefs-python's block callbacks on a block device (read/prog/erase -> the device)."""
+
+        def __init__(self, dev):
+            self.dev = dev
+
+        def read(self, cfg, block, off, size):
+            b = bytearray(size)
+            self.dev.readblocks(block, b, off)
+            return b
+
+        def prog(self, cfg, block, off, data):
+            return self.dev.writeblocks(block, data, off)
+
+        def erase(self, cfg, block):
+            return self.dev.ioctl(6, block)
+
+        def sync(self, cfg):
+            return 0
+
+    def _fs(dev):
+        bs = dev.ioctl(5, 0)
+        return _lib().LittleFS(context=_Ctx(dev), mount=False, block_size=bs, block_count=dev.ioctl(4, 0),
+                               read_size=READ_SIZE, prog_size=PROG_SIZE,
+                               cache_size=min(bs, 4 * max(READ_SIZE, PROG_SIZE)), lookahead_size=LOOKAHEAD,
+                               block_cycles=100)
+
+    def lfs_format(dev):
+        _call(_fs(dev).format)
+
+    class _File:
+        """A text file on littlefs-python with errors as OSError and no finaliser (nothing is
+        written behind the caller's back)."""
+
+        def __init__(self, owner, path, mode):
+            self.owner = owner  # the LittleFS object: its config must live as long as the file
+            self.lfs = _lib().lfs
+            fs = self.fs = owner.fs
+            self.fh = _call(self.lfs.file_open, fs, path, mode)
+            self.closed = False
+
+        def read(self):
+            L = self.lfs
+            return _call(L.file_read, self.fs, self.fh, _call(L.file_size, self.fs, self.fh)).decode()
+
+        def write(self, s):
+            return _call(self.lfs.file_write, self.fs, self.fh, s.encode())
+
+        def close(self):
+            if not self.closed:
+                self.closed = True  # littlefs forgets the file even when its last sync fails
+                _call(self.lfs.file_close, self.fs, self.fh)
+
+    class _Os:
+        """The part of MicroPython's os a store uses, on one littlefs-python filesystem."""
+
+        def __init__(self, owner):
+            self.owner = owner  # the LittleFS object (littlefs's lfs_t points into its config)
+            self.lfs = _lib().lfs
+            self.fs = owner.fs
+
+        def rename(self, a, b):
+            _call(self.lfs.rename, self.fs, a, b)
+
+        def remove(self, p):
+            _call(self.lfs.remove, self.fs, p)
+
+        def stat(self, p):
+            st = _call(self.lfs.stat, self.fs, p)
+            return (0x8000 if st.type == 1 else 0x4000, 0, 0, 0, 0, 0, st.size, 0, 0, 0)
+
+        def listdir(self, p="/"):
+            L = self.lfs
+            dh = _call(L.dir_open, self.fs, p)
+            names = []
+            try:
+                while True:
+                    info = _call(L.dir_read, self.fs, dh)
+                    if not info:
+                        break
+                    if info.name not in (".", ".."):
+                        names.append(info.name)
+            finally:
+                _call(L.dir_close, self.fs, dh)
+            return names
+
+    class LfsVolume:
+        """littlefs-python on dev (never formats); raises OSError if it does not mount. os / open
+        work on it like MicroPython's on a mounted VfsLfs2 (paths from "/")."""
+
+        def __init__(self, dev, mnt="/pcut"):
+            self.lfs = _fs(dev)
+            _call(self.lfs.mount)
+            owner = self.lfs
+            self.mnt = mnt
+            self.os = _Os(owner)  # (everything handed out keeps `owner` alive: see _Os)
+
+            def opener(path, mode="r"):
+                return _File(owner, path, mode)
+
+            self.open = opener
+
+        def path(self, name):
+            return "/" + name
+
+        def listdir(self):
+            return sorted(self.os.listdir("/"))
+
+        def umount(self):
+            _call(self.lfs.unmount)
