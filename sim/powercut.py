@@ -7,6 +7,7 @@
 #   dev2 = snap.restore()       those cells written back; a NEW device over them (ops from 0, no cut)
 #   n = count_ops(prepare, act)                how many write ops act(dev) issues on a prepared device
 #   r = sweep(prepare, act, check, keeps=KEEPS, first=0, step=1, limit=None, errors=(OSError,))
+#   r = sweep_from(snap, act, check, ...)     the same from a Snapshot the caller keeps
 #
 # prepare() -> a device in the state before the operation under test (called once; its image is
 # the snapshot every cut starts from). act(dev) runs the operation on a restored device (mount
@@ -133,7 +134,13 @@ def _label(counts, labels):
 
 
 def sweep(prepare, act, check, keeps=KEEPS, first=0, step=1, limit=None, errors=(OSError,)):
-    snap = Snapshot(prepare())
+    return sweep_from(Snapshot(prepare()), act, check, keeps, first, step, limit, errors)
+
+
+def sweep_from(snap, act, check, keeps=KEEPS, first=0, step=1, limit=None, errors=(OSError,)):
+    """sweep() from a Snapshot the caller keeps (a long history swept save by save: after the
+    sweep, snap.restore() and an uncut act give the next state). The cells hold the last cut's
+    aftermath when it returns."""
     n = _count(snap, act, errors)
     res = {"ops": n, "cuts": 0, "program_cuts": 0, "erase_cuts": 0, "raised": 0, "returned": 0}
     outcomes = {}

@@ -2,7 +2,7 @@
 # op counts, one cut per write op (and per keep), erases cut once, labels counted, failures named.
 from fwcheck import raises
 from sim.nor import NorFlash
-from sim.powercut import ALL, KEEPS, count_ops, restore, snapshot, sweep
+from sim.powercut import ALL, KEEPS, count_ops, restore, snapshot, sweep, sweep_from
 
 
 def _prepared():
@@ -140,3 +140,17 @@ def test_a_non_deterministic_act_is_reported():
 
     e = raises(AssertionError, sweep, _prepared, act, lambda dev, k, o: None, (0,))
     assert "never came" in str(e)
+
+
+def test_sweep_from_a_kept_snapshot_sweeps_again_from_the_same_image():
+    snap = snapshot(_prepared())
+    blocks = []
+
+    def check(dev, k, outcome):
+        blocks.append(_read(dev, 1, 0, 8))
+
+    r1 = sweep_from(snap, _act, check, (0,))
+    r2 = sweep_from(snap, _act, check, (0,))
+    assert r1 == r2 and r1["cuts"] == 3 and blocks[:3] == blocks[3:]
+    dev = snap.restore()
+    assert _act(dev) == "done" and _read(dev, 0, 8, 4) == b"\x00\x01\x02\x03"  # the next state
