@@ -213,7 +213,7 @@ def main(argv):
     w("")
     w("A cut at every write op of each swept operation (several lengths of the cut program landing), then "
       "the next boot checks; simulated NOR flash, littlefs as on the board (MicroPython `-X heapsize=%s`: "
-      "the flash image lives in the heap).")
+      "the flash image lives in the heap)." % r["heap"])
     w("")
     w("| runtime | sweep | operations swept | cuts (program / erase) | cuts/s | write ops per operation "
       "min / mean / max | outcomes |")
@@ -227,7 +227,7 @@ def main(argv):
             w("| %s %s | %s | %d (+%d uncut) | %d (%d / %d) | %.0f | %d / %.1f / %d | %s |"
               % (x["runtime"], x["version"], name, y["sweeps"], y["uncut_ops"], y["cuts"], y["program_cuts"],
                  y["erase_cuts"], y["cuts_per_s"], y["write_ops_per_op"][0], y["write_ops_per_op"][1],
-                 y["write_ops_per_op"][2], fmt_counts(y["outcomes"])))
+                 y["write_ops_per_op"][2], fmt_counts(dict(sorted(y["outcomes"].items())))))
     print("\n".join(out))
 
 

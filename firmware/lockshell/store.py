@@ -2,6 +2,15 @@
 # one, so a power cut leaves either the old or the new file, never half of one. A cut before the
 # rename leaves the temp file behind (on littlefs in most of the cuts that land in a save: counted
 # by bench/powercut.py): load() removes it first (clean()), so every boot (App.start) tidies up.
+#
+# A filesystem that does not mount is never this module's to repair, and nothing in doorkit
+# reformats. Stock MicroPython's frozen _boot.py (ports/esp32/modules) does, though: when
+# vfs.mount() of the "vfs" partition raises OSError it runs inisetup.setup(), which reformats
+# (VfsLfs2.mkfs, everything on it lost) if the partition's block 0 is all 0xFF, and otherwise
+# prints "The filesystem appears to be corrupted..." every 3 s forever. Either way main.py, which
+# lives on that filesystem, never runs. The fix is the board build's (issue 8): freeze the firmware
+# with a _boot.py of its own that never formats, boots the lock on defaults and logs
+# LOG_STORE_FAULT (STORE_FS, errno).
 class MemoryStore:
     def __init__(self, config=None, calibration=None):
         self.config = dict(config) if config else None
