@@ -2,7 +2,7 @@
 command behind each figure. `make bench` runs this; the raw results go to bench/out/results.json.
 While it runs, stderr says which benchmark starts and how long each took.
 
-    .venv/bin/python bench/run_all.py            # full counts (about 3-4 minutes)
+    .venv/bin/python bench/run_all.py            # full counts (about 4-6 minutes)
     .venv/bin/python bench/run_all.py --quick    # smaller counts, same figures (well under a minute)
 """
 import json
@@ -74,7 +74,8 @@ def main(argv):
             ("heap", "heap.py", ["--seconds", "10" if quick else "60"]),
             ("nfc_poll", "nfc_poll.py", ["--seconds", "10" if quick else "60"]),
             ("idle", "idle.py", ["--minutes", "10" if quick else "60"]),
-            ("tap_latency", "tap_latency.py", ["--quick"] + (["--taps", "40"] if quick else []))]
+            ("tap_latency", "tap_latency.py", ["--quick"] + (["--taps", "40"] if quick else [])),
+            ("powercut", "powercut.py", ["--cuts", "2000"] if quick else [])]
     for i, (key, script, args) in enumerate(runs, 1):
         res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
@@ -206,6 +207,27 @@ def main(argv):
             c = "%s / %s / %s" % (x["median"], x["p90"], x["worst"])
             cells.append(c + (" (%d failed)" % x["failed"] if x["failed"] else ""))
         w("| %s | %.1f %% | %s |" % (p["name"], p["duty_cycle"] * 100, " | ".join(cells)))
+    cmd, r = res["powercut"]
+    w("")
+    w("## Power cuts (`%s`)" % cmd)
+    w("")
+    w("A cut at every write op of each swept operation (several lengths of the cut program landing), then "
+      "the next boot checks; simulated NOR flash, littlefs as on the board (MicroPython `-X heapsize=%s`: "
+      "the flash image lives in the heap)." % r["heap"])
+    w("")
+    w("| runtime | sweep | operations swept | cuts (program / erase) | cuts/s | write ops per operation "
+      "min / mean / max | outcomes |")
+    w("|---|---|---|---|---|---|---|")
+    for k in ("micropython", "cpython"):
+        if k not in r:
+            continue
+        x = r[k]
+        for name in sorted(n for n in x if isinstance(x[n], dict) and "cuts" in x[n]):
+            y = x[name]
+            w("| %s %s | %s | %d (+%d uncut) | %d (%d / %d) | %.0f | %d / %.1f / %d | %s |"
+              % (x["runtime"], x["version"], name, y["sweeps"], y["uncut_ops"], y["cuts"], y["program_cuts"],
+                 y["erase_cuts"], y["cuts_per_s"], y["write_ops_per_op"][0], y["write_ops_per_op"][1],
+                 y["write_ops_per_op"][2], fmt_counts(dict(sorted(y["outcomes"].items())))))
     print("\n".join(out))
 
 

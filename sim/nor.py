@@ -25,10 +25,14 @@ _EIO = const(-5)
 class RamCells:
     def __init__(self, size):
         self.size = size
-        self.b = b = bytearray(size)
-        ff = b"\xff" * 256
-        for i in range(0, size, 256):
-            b[i:i + 256] = ff
+        self.ff = b"\xff" * min(size, BLOCK)  # erases copy from this: no allocation per erase
+        b = bytearray(size)  # (not bytearray(b"\xff" * size): that needs twice the size at once)
+        a = 0
+        while a < size:
+            n = min(len(self.ff), size - a)
+            b[a:a + n] = memoryview(self.ff)[:n]
+            a += n
+        self.b = b
 
     def read(self, a, buf):
         buf[:] = memoryview(self.b)[a:a + len(buf)]
@@ -41,10 +45,12 @@ class RamCells:
             i += 1
 
     def erase(self, a, n):
-        b = self.b
-        ff = b"\xff" * 256
-        for i in range(a, a + n, 256):
-            b[i:i + 256] = ff
+        ff = self.ff
+        while n > 0:
+            k = min(n, len(ff))
+            self.b[a:a + k] = ff if k == len(ff) else memoryview(ff)[:k]
+            a += k
+            n -= k
 
     def image(self):
         return bytes(self.b)

@@ -1,0 +1,312 @@
+# Power-cut sweeps over the simulated NOR flash (sim/nor.py, sim/powercut.py), counted.
+#
+#   .venv/bin/python bench/powercut.py                     # both runtimes (MicroPython first)
+#   .venv/bin/python bench/powercut.py --micropython       # or --cpython; --cuts N (per runtime), --seed S
+#   .venv/bin/python bench/powercut.py --sweeps settings   # which sweeps (comma separated; all by default)
+#
+# A sweep is a function here: sweep_NAME(tally, g, cuts) runs power-cut sweeps (sim.powercut.sweep_from)
+# until about `cuts` cuts were made and counts them in `tally` (a Tally: cuts, program / erase cuts,
+# and the labels its check returns). SWEEPS names them; add the key store's bundle installs (full
+# and delta), event log appends, log wrap and cursor updates the same way.
+#
+# settings: JsonStore (firmware/lockshell/store.py) on littlefs (os.VfsLfs2 in the unix port, the
+# board's filesystem; littlefs-python on CPython) over a NorFlash of BLOCKS blocks. One device lives
+# through a long history of saves (the App's: the whole config dict, or a calibration), each a random
+# one; each swept save is cut at every write op with the keeps (0 bytes, a random prefix, the
+# NorFlash's pick from k, all of it landing), between swept saves a few saves go through uncut (so
+# metadata compactions and block relocations come up), and now and then the flash starts blank
+# again (the first save ever). After every cut the next boot mounts, loads (JsonStore.load() cleans
+# a leftover temp file up), compares with the old and the new settings and saves once more.
+# Counted labels: mounted / mount_failed, old / new / neither, load_error, temp_left, temp_cleaned,
+# temp_after_load, writable / not_writable.
+#
+# MicroPython runs at -X heapsize=HEAP: the flash image (BLOCKS * 4 KB) and its snapshot live in
+# the heap of the simulation; the store itself needs a few KB.
+import sys
+import gc
+
+MICRO = sys.implementation.name == "micropython"
+if MICRO:
+    import time
+
+    def now_ms():
+        return time.ticks_ms()
+
+    def since_ms(t0):
+        return time.ticks_diff(time.ticks_ms(), t0)
+else:
+    import os
+    import time
+    _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(_ROOT, "host"))
+    sys.path.insert(0, _ROOT)
+    import doorkit  # noqa: F401  (firmware/ and the `micropython` stand-in on sys.path)
+
+    def now_ms():
+        return int(time.perf_counter() * 1000)
+
+    def since_ms(t0):
+        return now_ms() - t0
+
+from lockctl.config import SETTINGS
+from lockshell.store import JsonStore
+from sim.nor import NorFlash
+from sim.powercut import ALL, LfsVolume, Snapshot, lfs_format, sweep_from
+
+CUTS = 12000  # per runtime, over all the sweeps run
+SEED = 1
+BLOCKS = 24  # 96 KB of flash
+HEAP = "1m"  # MicroPython: the image and its snapshot (2 x 96 KB) plus littlefs and the store
+GAP = 16  # at most this many uncut saves between two swept ones (wear: metadata compactions, relocations)
+FRESH = 200  # about one history in FRESH swept saves starts on a blank flash
+
+
+class Lcg:
+    def __init__(self, seed):
+        self.x = seed & 0x7FFFFFFF
+
+    def below(self, n):
+        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
+        return (self.x >> 8) % n
+
+    def between(self, lo, hi):
+        return lo + self.below(hi - lo + 1)
+
+
+class Tally:
+    """What the sweeps of one kind found: cut counts and the labels the checks returned."""
+
+    def __init__(self):
+        self.sweeps = 0  # operations swept (every write op of each)
+        self.cuts = 0
+        self.program_cuts = 0
+        self.erase_cuts = 0
+        self.raised = 0  # cut operations that raised (a failed write reached the caller)
+        self.returned = 0  # ... that returned anyway
+        self.outcomes = {}
+        self.ops_min = 1 << 30
+        self.ops_max = 0
+        self.ops_total = 0
+        self.uncut = 0  # operations run without a cut (history between sweeps)
+        self.ms = 0
+
+    def add(self, r):
+        self.sweeps += 1
+        for k in ("cuts", "program_cuts", "erase_cuts", "raised", "returned"):
+            setattr(self, k, getattr(self, k) + r[k])
+        n = r["ops"]
+        self.ops_total += n
+        self.ops_min = min(self.ops_min, n)
+        self.ops_max = max(self.ops_max, n)
+        for k in r["outcomes"]:
+            self.outcomes[k] = self.outcomes.get(k, 0) + r["outcomes"][k]
+
+    def result(self):
+        o = self.outcomes
+        d = {"sweeps": self.sweeps, "cuts": self.cuts, "program_cuts": self.program_cuts,
+             "erase_cuts": self.erase_cuts, "raised": self.raised, "returned": self.returned,
+             "uncut_ops": self.uncut, "write_ops_per_op": [self.ops_min if self.sweeps else 0,
+                                                          self.ops_total / max(1, self.sweeps), self.ops_max],
+             "outcomes": dict((k, o[k]) for k in sorted(o)), "ms": self.ms,
+             "cuts_per_s": self.cuts * 1000 / max(1, self.ms)}
+        return d
+
+
+# ---------------------------------------------------------------------- settings (JsonStore on littlefs)
+NAME = "lock.json"
+TMP = NAME + ".tmp"
+_KEYS = sorted(SETTINGS)
+
+
+def _random_config(g):
+    """A whole config dict as the core saves it (every setting), values anywhere in range."""
+    cfg = {}
+    for k in _KEYS:
+        lo, hi = SETTINGS[k][2], SETTINGS[k][3]
+        if lo is None:
+            cfg[k] = g.below(2) == 1
+        else:
+            digits = g.between(0, 6)  # short and long numbers: the file's size moves
+            v = lo + g.below(min(hi - lo, 10 ** digits) + 1)
+            cfg[k] = v
+    return cfg
+
+
+def _random_save(g):
+    if g.below(5) < 3:
+        return "config", _random_config(g)
+    lock = g.between(100, 2000)
+    return "calibration", (lock, lock + g.between(100, 2000))
+
+
+def _store(vol):
+    return JsonStore(vol.path(NAME), vol.os, vol.open)
+
+
+def _apply(state, what, data):
+    cfg, cal = state
+    return (data, cal) if what == "config" else (cfg, (data[0], data[1]))
+
+
+def _saving(what, data):
+    def act(dev):
+        vol = LfsVolume(dev)
+        _store(vol).save(what, data)
+        vol.umount()
+    return act
+
+
+def _checking(old, new):
+    def check(dev, k, outcome):
+        labels = []
+        try:
+            vol = LfsVolume(dev)
+        except OSError:
+            return "mount_failed"
+        labels.append("mounted")
+        left = TMP in vol.listdir()
+        if left:
+            labels.append("temp_left")
+        s = _store(vol)
+        try:
+            got = s.load()
+        except Exception:
+            got = None
+        if got is None or s.error:
+            labels.append("load_error")
+        if s.cleaned:
+            labels.append("temp_cleaned")
+        if TMP in vol.listdir():
+            labels.append("temp_after_load")
+        labels.append("new" if got == new else "old" if got == old else "neither")
+        try:
+            s.save("calibration", (1, 2))
+            vol = LfsVolume(dev)
+            ok = _store(vol).load()[1] == (1, 2)
+            vol.umount()
+        except OSError:
+            ok = False
+        labels.append("writable" if ok else "not_writable")
+        return labels
+    return check
+
+
+def sweep_settings(tally, g, cuts):
+    dev = None
+    state = (None, None)  # (config, calibration) on the flash now
+    while tally.cuts < cuts:
+        if dev is None or g.below(FRESH) == 0:  # a blank flash: the first save ever comes next
+            if dev is None:
+                dev = NorFlash(BLOCKS)
+            dev.cells.erase(0, dev.cells.size)
+            dev = NorFlash(BLOCKS, cells=dev.cells)
+            lfs_format(dev)
+            state = (None, None)
+        else:
+            vol = LfsVolume(dev)
+            s = _store(vol)
+            for _ in range(g.below(GAP + 1)):  # uncut history between two swept saves
+                what, data = _random_save(g)
+                s.save(what, data)
+                state = _apply(state, what, data)
+                tally.uncut += 1
+            vol.umount()
+        snap = None
+        gc.collect()
+        snap = Snapshot(dev)
+        what, data = _random_save(g)
+        new = _apply(state, what, data)
+        keeps = (0, g.between(1, 127), -1, ALL)
+        tally.add(sweep_from(snap, _saving(what, data), _checking(state, new), keeps))
+        dev = snap.restore()  # then the save goes through: the next state
+        _saving(what, data)(dev)
+        tally.uncut += 1
+        state = new
+    return {"blocks": BLOCKS, "wear_max": max(dev.wear), "wear_min": min(dev.wear), "wear": list(dev.wear)}
+
+
+SWEEPS = (("settings", sweep_settings),)
+
+
+# ---------------------------------------------------------------------- run
+def measure(names, cuts, seed):
+    out = {"runtime": sys.implementation.name, "version": "%d.%d.%d" % tuple(sys.implementation.version[:3]),
+           "cuts_per_sweep_kind": cuts, "seed": seed}
+    g = Lcg(seed)
+    total = 0
+    t_all = now_ms()
+    for name, fn in SWEEPS:
+        if name not in names:
+            continue
+        t = Tally()
+        t0 = now_ms()
+        extra = fn(t, g, cuts)
+        t.ms = since_ms(t0)
+        r = t.result()
+        r.update(extra)
+        out[name] = r
+        total += t.cuts
+    out["total_cuts"] = total
+    out["total_ms"] = since_ms(t_all)
+    return out
+
+
+def _report(r):
+    print("%s %s: %d cuts in %.1f s" % (r["runtime"], r["version"], r["total_cuts"], r["total_ms"] / 1000))
+    for name, fn in SWEEPS:
+        if name in r:
+            x = r[name]
+            print("  %s: %d operations swept, %d cuts (%d in a program, %d in an erase), %.0f cuts/s; "
+                  "write ops per operation min/mean/max %d/%.1f/%d; %s"
+                  % (name, x["sweeps"], x["cuts"], x["program_cuts"], x["erase_cuts"], x["cuts_per_s"],
+                     x["write_ops_per_op"][0], x["write_ops_per_op"][1], x["write_ops_per_op"][2],
+                     ", ".join("%s %d" % (k, x["outcomes"][k]) for k in x["outcomes"])))
+
+
+def _args(argv):
+    cuts, seed, which, names = CUTS, SEED, "both", [n for n, f in SWEEPS]
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--cuts":
+            cuts = int(argv[i + 1])
+            i += 1
+        elif a == "--seed":
+            seed = int(argv[i + 1])
+            i += 1
+        elif a == "--sweeps":
+            names = argv[i + 1].split(",")
+            i += 1
+        elif a in ("--cpython", "--micropython"):
+            which = a[2:]
+        else:
+            raise SystemExit("unknown argument: %s" % a)
+        i += 1
+    return cuts, seed, which, names
+
+
+def main(argv):
+    import json
+    cuts, seed, which, names = _args(argv)
+    if MICRO:
+        r = measure(names, cuts, seed)
+        _report(r)
+        print("RESULT " + json.dumps(r))
+        return r
+    import mpbuild
+    out = {"command": "bench/powercut.py " + " ".join(argv), "heap": HEAP}
+    args = ["--cuts", str(cuts), "--seed", str(seed), "--sweeps", ",".join(names)]
+    if which in ("both", "micropython"):
+        out["micropython"] = mpbuild.run_module("powercut", args, heap=HEAP)
+        _report(out["micropython"])
+    if which in ("both", "cpython"):
+        import littlefs
+        out["cpython"] = measure(names, cuts, seed)
+        out["cpython"]["littlefs_python"] = littlefs.__version__
+        _report(out["cpython"])
+    print("RESULT " + json.dumps(out))
+    return out
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
