@@ -118,3 +118,90 @@ class MatrixKeypad:
             return None  # several keys at once: nothing until all are released
         self.presses += 1
         return self._keys[raw]
+
+
+# Wiegand keypad: a keypad (often with a card reader) that sends each key as a burst of bits on two
+# lines, D0 and D1 (idle high; a 0 bit is a short low pulse on D0, a 1 bit one on D1, about 1-2 ms
+# apart). Wire them through a 5 V -> 3.3 V level shifter to two inputs. Key bursts, MSB first:
+#   4 bits: the key code (0-9 digits, 10 = '*', 11 = '#')
+#   8 bits: the complement of the code in the high nibble, the code in the low nibble (0xE1 = '1')
+# Other lengths (26 / 34-bit card reads) or codes are counted in `errors` and dropped.
+#
+#   kp = WiegandKeypad(d0_pin, d1_pin, now_ms)   # installs falling-edge IRQs on both pins
+#   key = kp.poll(now_ms)                        # None, or one key character, once a burst has ended
+#
+# The IRQ handlers only store one bit in a preallocated ring and move its head (no allocation, safe
+# as hard IRQs: hard=True on the ESP32, where a soft IRQ queue can overflow within a burst while the
+# loop is busy); poll() alone moves the tail, so the two never race. A burst has ended when no bit
+# came for gap_ms between polls. The interface is MatrixKeypad's (poll, next_deadline, settling), so
+# lockshell.keypad.PinEntry takes either.
+_RING = const(64)  # bits held between polls (a power of two)
+_RING_MASK = const(63)
+_COUNT_MASK = const(255)  # head and tail count modulo 256 (> _RING: an overflow is seen)
+WIEGAND_KEYS = "0123456789*#"
+
+
+class WiegandKeypad:
+    def __init__(self, d0, d1, now_ms, gap_ms=25, hard=True):
+        self._bits = bytearray(_RING)
+        self._head = 0  # written by the IRQ handlers only
+        self._tail = 0  # written by poll() only
+        self._seen = 0  # bits pending at the last poll
+        self._since = now_ms  # when the pending count last changed, as seen by polls
+        self._gap = gap_ms
+        self._keys = tuple(WIEGAND_KEYS[i] for i in range(len(WIEGAND_KEYS)))
+        self.presses = 0
+        self.errors = 0  # bursts that were not a key
+        self._h0 = self._on_d0  # bound once: the IRQ gets the same object every time
+        self._h1 = self._on_d1
+        for pin, h in ((d0, self._h0), (d1, self._h1)):
+            if hard:
+                pin.irq(handler=h, trigger=pin.IRQ_FALLING, hard=True)
+            else:
+                pin.irq(handler=h, trigger=pin.IRQ_FALLING)
+
+    def _on_d0(self, pin):
+        h = self._head
+        self._bits[h & _RING_MASK] = 0
+        self._head = (h + 1) & _COUNT_MASK
+
+    def _on_d1(self, pin):
+        h = self._head
+        self._bits[h & _RING_MASK] = 1
+        self._head = (h + 1) & _COUNT_MASK
+
+    @property
+    def settling(self):
+        """True while bits are pending (a burst under way or just ended)."""
+        return self._head != self._tail
+
+    def next_deadline(self, now_ms=None):
+        if self._head == self._tail:
+            return None
+        return ticks_add(self._since, self._gap)
+
+    def poll(self, now_ms):
+        h = self._head  # one snapshot: bits arriving from here on belong to the next poll
+        n = (h - self._tail) & _COUNT_MASK
+        if n == 0:
+            return None
+        if n != self._seen:
+            self._seen = n
+            self._since = now_ms
+            return None
+        if ticks_diff(now_ms, self._since) < self._gap:
+            return None
+        t = self._tail
+        self._tail = h
+        self._seen = 0
+        if n == 4 or n == 8:
+            v = 0
+            bits = self._bits
+            for i in range(n):
+                v = (v << 1) | bits[(t + i) & _RING_MASK]
+            code = v & 15
+            if (n == 4 or (v >> 4) == 15 - code) and code < 12:
+                self.presses += 1
+                return self._keys[code]
+        self.errors += 1
+        return None

@@ -1,7 +1,7 @@
 # MatrixKeypad: scan, key map, debounce of press and release, one event per press, several keys,
-# deadlines, wrap safety, no allocation.
-from fakes import FakeMatrix, Lcg, alloc_bytes
-from drivers.keypad import MatrixKeypad
+# deadlines, wrap safety, no allocation. WiegandKeypad: 4- and 8-bit bursts, bad bursts, no allocation.
+from fakes import FakeMatrix, FakePin, Lcg, alloc_bytes
+from drivers.keypad import MatrixKeypad, WiegandKeypad
 
 KEYS = "123456789*0#"
 
@@ -245,4 +245,89 @@ def test_poll_does_not_allocate():
 
     used = alloc_bytes(presses)
     assert count[0] == 10
+    assert used is None or used == 0, used
+
+
+def wiegand(gap_ms=25):
+    d0, d1 = FakePin(1, record=False), FakePin(1, record=False)
+    return d0, d1, WiegandKeypad(d0, d1, 0, gap_ms=gap_ms, hard=False)
+
+
+def send(d0, d1, value, nbits):
+    # one burst, MSB first: a low pulse on D1 for a 1, on D0 for a 0
+    for i in range(nbits - 1, -1, -1):
+        p = d1 if (value >> i) & 1 else d0
+        p.set(0)
+        p.set(1)
+
+
+def test_wiegand_4_and_8_bit_keys():
+    d0, d1, kp = wiegand()
+    assert d0.trigger == FakePin.IRQ_FALLING and d0.handler is not None and d1.handler is not None
+    assert kp.poll(0) is None and kp.next_deadline() is None and kp.settling is False
+    got = []
+    t = 0
+    for code in range(12):
+        for nbits in (4, 8):
+            v = code if nbits == 4 else ((15 - code) << 4) | code
+            send(d0, d1, v, nbits)
+            assert kp.settling is True
+            for dt in range(0, 60, 10):  # the shell's 10 ms steps while settling
+                key = kp.poll(t + dt)
+                if key is not None:
+                    got.append((dt, key))
+            t += 100
+    assert "".join(k for dt, k in got) == "".join(c + c for c in "0123456789*#")
+    assert [dt for dt, k in got] == [30] * 24  # seen at 0, unchanged at 10, 20; quiet for 25 ms at 30
+    assert kp.presses == 24 and kp.errors == 0 and kp.settling is False
+
+
+def test_wiegand_bad_bursts_dropped():
+    d0, d1, kp = wiegand()
+    for v, n in ((12, 4), (15, 4), (0xE2, 8), (0x11, 8), (0x1FFFFFF, 26), (1, 1), (0x5A5, 12)):
+        send(d0, d1, v, n)
+        for t in (0, 10, 40):
+            assert kp.poll(t) is None, (v, n)
+    assert kp.errors == 7 and kp.presses == 0
+    # a burst still arriving when polled restarts the wait: 2 bits of 0xE1, a poll, the other 6
+    send(d0, d1, 0b11, 2)
+    assert kp.poll(100) is None and kp.next_deadline() == 125
+    send(d0, d1, 0b100001, 6)
+    assert kp.poll(110) is None and kp.next_deadline() == 135
+    assert kp.poll(134) is None
+    assert kp.poll(135) == "1"
+    assert kp.errors == 7 and kp.presses == 1 and kp.next_deadline() is None
+
+
+def test_wiegand_pin_entry_and_no_allocation():
+    from lockshell.keypad import PinEntry
+    from lockctl.codes import KIND_PIN
+    d0, d1, kp = wiegand()
+    e = PinEntry(kp)
+    out = []
+    t = 0
+    for ch in "2580#":
+        send(d0, d1, "0123456789*#".index(ch), 4)
+        for dt in range(0, 100, 10):
+            a = e.step(t + dt)
+            if a is not None:
+                out.append(a)
+        t += 100
+    assert out == [(KIND_PIN, "2580")]
+    count = [0]
+
+    def loop():
+        n = 0
+        t = 1000
+        while t < 3000:
+            if t % 100 == 0:
+                send(d0, d1, 0xE1, 8)  # the IRQ side: stores bits, allocates nothing
+            if kp.poll(t) is not None:
+                n += 1
+            kp.next_deadline()
+            t += 5
+        count[0] = n
+
+    used = alloc_bytes(loop)
+    assert count[0] == 20
     assert used is None or used == 0, used
