@@ -125,16 +125,21 @@ class MatrixKeypad:
 # apart). Wire them through a 5 V -> 3.3 V level shifter to two inputs. Key bursts, MSB first:
 #   4 bits: the key code (0-9 digits, 10 = '*', 11 = '#')
 #   8 bits: the complement of the code in the high nibble, the code in the low nibble (0xE1 = '1')
-# Other lengths (26 / 34-bit card reads) or codes are counted in `errors` and dropped.
+# Other lengths (26 / 34-bit card reads) or codes are counted in `errors` and dropped; bits=8 (or 4)
+# accepts only that length (8-bit bursts carry a check: an 8-bit burst that lost 4 bits would
+# otherwise read as a 4-bit key).
 #
 #   kp = WiegandKeypad(d0_pin, d1_pin, now_ms)   # installs falling-edge IRQs on both pins
 #   key = kp.poll(now_ms)                        # None, or one key character, once a burst has ended
 #
-# The IRQ handlers only store one bit in a preallocated ring and move its head (no allocation, safe
-# as hard IRQs: hard=True on the ESP32, where a soft IRQ queue can overflow within a burst while the
-# loop is busy); poll() alone moves the tail, so the two never race. A burst has ended when no bit
-# came for gap_ms between polls. The interface is MatrixKeypad's (poll, next_deadline, settling), so
-# lockshell.keypad.PinEntry takes either.
+# The IRQ handlers only store one bit in a preallocated ring and move its head (no allocation, so
+# they may run as hard IRQs: hard=True passes hard=True to Pin.irq on ports that have it, rp2 and
+# stm32). The ESP32 port's Pin.irq has no `hard` argument: its handlers are always scheduled, and
+# run between bytecodes within microseconds, except while a long native call (a flash erase) holds
+# the VM: more bits than the scheduler queue holds are then lost, and the burst is dropped as an
+# error (wrong length), not read as another key. poll() alone moves the tail, so the two never race.
+# A burst has ended when no bit came for gap_ms between polls. The interface is MatrixKeypad's
+# (poll, next_deadline, settling), so lockshell.keypad.PinEntry takes either.
 _RING = const(64)  # bits held between polls (a power of two)
 _RING_MASK = const(63)
 _COUNT_MASK = const(255)  # head and tail count modulo 256 (> _RING: an overflow is seen)
@@ -142,7 +147,10 @@ WIEGAND_KEYS = "0123456789*#"
 
 
 class WiegandKeypad:
-    def __init__(self, d0, d1, now_ms, gap_ms=25, hard=True):
+    def __init__(self, d0, d1, now_ms, gap_ms=25, bits=0, hard=False):
+        if bits != 0 and bits != 4 and bits != 8:
+            raise ValueError("bits")
+        self._only = bits
         self._bits = bytearray(_RING)
         self._head = 0  # written by the IRQ handlers only
         self._tail = 0  # written by poll() only
@@ -194,7 +202,7 @@ class WiegandKeypad:
         t = self._tail
         self._tail = h
         self._seen = 0
-        if n == 4 or n == 8:
+        if (n == 4 or n == 8) and (self._only == 0 or n == self._only):
             v = 0
             bits = self._bits
             for i in range(n):

@@ -297,6 +297,18 @@ def test_wiegand_bad_bursts_dropped():
     assert kp.poll(134) is None
     assert kp.poll(135) == "1"
     assert kp.errors == 7 and kp.presses == 1 and kp.next_deadline() is None
+    # bits=8: a 4-bit burst (an 8-bit one that lost half its bits) is an error, not a key
+    d0, d1 = FakePin(1, record=False), FakePin(1, record=False)
+    kp = WiegandKeypad(d0, d1, 0, bits=8)
+    send(d0, d1, 5, 4)
+    assert kp.poll(0) is None and kp.poll(30) is None and kp.errors == 1
+    send(d0, d1, 0xA5, 8)
+    assert kp.poll(40) is None and kp.poll(70) == "5"
+    try:
+        WiegandKeypad(d0, d1, 0, bits=26)
+        assert False
+    except ValueError:
+        pass
 
 
 def test_wiegand_pin_entry_and_no_allocation():
