@@ -142,3 +142,56 @@ class VirtualClock:
     def ticks_diff(self, a, b):
         return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
+
+
+class FakeMatrix:
+    # a keypad matrix for drivers.keypad.MatrixKeypad: `rows` are output pins (FakePin, no write
+    # history), `cols` read 0 while a closed contact joins them to a row driven low (1 otherwise:
+    # pull-up). close(i) / open(i) / set(i, closed) move contact i = row * ncols + col (no ghosting:
+    # only the direct contact counts). lows_seen: the most rows seen low at once by a column read.
+    def __init__(self, nrows=4, ncols=3):
+        self.nrows = nrows
+        self.ncols = ncols
+        self.closed = bytearray(nrows * ncols)
+        self.rows = [FakePin(1, record=False) for i in range(nrows)]
+        self.cols = [_MatrixCol(self, c) for c in range(ncols)]
+        self.lows_seen = 0
+        self.col_reads = 0
+
+    def set(self, i, closed):
+        self.closed[i] = 1 if closed else 0
+
+    def close(self, i):
+        self.closed[i] = 1
+
+    def open(self, i):
+        self.closed[i] = 0
+
+    def release_all(self):
+        for i in range(len(self.closed)):
+            self.closed[i] = 0
+
+    def level(self, c):
+        self.col_reads += 1
+        lows = 0
+        out = 1
+        nc = self.ncols
+        for r in range(self.nrows):
+            if self.rows[r].level == 0:
+                lows += 1
+                if self.closed[r * nc + c]:
+                    out = 0
+        if lows > self.lows_seen:
+            self.lows_seen = lows
+        return out
+
+
+class _MatrixCol:
+    def __init__(self, matrix, c):
+        self.m = matrix
+        self.c = c
+
+    def value(self, v=None):
+        if v is not None:
+            raise ValueError("a column is an input")
+        return self.m.level(self.c)
