@@ -25,7 +25,16 @@ _EIO = const(-5)
 class RamCells:
     def __init__(self, size):
         self.size = size
-        self.b = bytearray(b"\xff" * size)
+        # filled in place: bytearray(b"\xff" * size) would need twice the size at once (a 48 KB
+        # device could not be made at the unix port's 96k heap)
+        self.b = b = bytearray(size)
+        mv = memoryview(b)
+        ff = _ff()
+        a = 0
+        while a < size:
+            k = min(len(ff), size - a)
+            mv[a:a + k] = ff[:k]
+            a += k
 
     def read(self, a, buf):
         buf[:] = memoryview(self.b)[a:a + len(buf)]
@@ -38,10 +47,26 @@ class RamCells:
             i += 1
 
     def erase(self, a, n):
-        self.b[a:a + n] = b"\xff" * n
+        mv = memoryview(self.b)
+        ff = _ff()
+        while n > 0:
+            k = min(len(ff), n)
+            mv[a:a + k] = ff[:k]
+            a += k
+            n -= k
 
     def image(self):
         return bytes(self.b)
+
+
+_FF = []
+
+
+def _ff():
+    # one block of 0xff shared by every RamCells (erases allocate nothing)
+    if not _FF:
+        _FF.append(memoryview(b"\xff" * BLOCK))
+    return _FF[0]
 
 
 class FileCells:
