@@ -322,8 +322,8 @@ class LockCore:
                 raise LockError("credential must be (kind, ident) or (kind, ident, reason)")
             if type(arg[0]) is not int or arg[0] < 1 or arg[0] > KIND_LAST:
                 raise LockError("credential kind must be a KIND_* code")
-            if type(arg[1]) is not str or not arg[1]:
-                raise LockError("credential ident must be a non-empty str")
+            if type(arg[1]) is not str or not (arg[1] or len(arg) == 3):
+                raise LockError("credential ident must be a non-empty str (empty only when refused)")
             if len(arg) == 3 and (type(arg[2]) is not int or arg[2] < 1 or arg[2] > R_LAST):
                 raise LockError("credential refusal reason must be an R_* code")
         elif kind == EV_REMOTE:

@@ -16,8 +16,9 @@ from micropython import const
 from drivers.ticks import ticks_diff, TICKS_MAX
 from lockctl import config as _config
 from lockctl.core import LockCore, LockError
-from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, EV_DOOR, EV_BUTTON, JAMMED, IND_CLEAR,
-                           LOG_BOOT, LOG_FAULT, F_CORE, F_ACTION, F_POLL, F_STORE)
+from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, EV_DOOR, EV_BUTTON, EV_CLOCK,
+                           JAMMED, IND_CLEAR, LOG_BOOT, LOG_FAULT, LOG_CLOCK_SET, LOG_BUNDLE, LOG_BUNDLE_REFUSED,
+                           LOG_STORE_FAULT, F_CORE, F_ACTION, F_POLL, F_STORE, R_CORRUPT)
 from lockshell.ports import DoorPort, ButtonPort, PositionPort, StallPort, ReaderPort
 from lockshell.signals import Signals
 
@@ -46,12 +47,21 @@ FAULT_RETRY_MS = const(60000)
 class App:
     """board: motor (HBridgeMotor), position (.read()), door (Debounced, True = open),
     button (Debounced, True = pressed), indicator (Indicator or None), reader (NfcReader or None).
-    store: load() -> (config or None, calibration or None); save(what, data)."""
+    store: load() -> (config or None, calibration or None); save(what, data).
+    keys: the key store (or any object with check / consume / key_for), or None.
+    flash: lockshell.flash.Storage (the key store, event log and tally on flash): its key store
+    is the keys, every record goes to its event log, the boot and wrong-PIN counts live in it.
+    clock: wall clock (read() -> Unix s or None; set(unix)), or None: the clock stays unset."""
 
-    def __init__(self, board, store, keys=None, log_size=200):
+    def __init__(self, board, store, keys=None, log_size=200, flash=None, clock=None):
         self.board = board
         self.store = store
+        self.flash = flash
+        self.clock = clock
+        if flash is not None and keys is None:
+            keys = flash.keys
         self.keys = keys
+        self._pin_fails = flash.pin_fails() if flash is not None else 0
         self.core = None
         self.log = []  # the last log_size records
         self.log_size = log_size
@@ -67,7 +77,15 @@ class App:
         reader = getattr(board, "reader", None)
         if reader is not None:
             ports.append(ReaderPort(reader))
+        for extra in ("keypad", "battery"):  # ports the board composed (lockshell/keypad.py, battery.py)
+            p = getattr(board, extra, None)
+            if p is not None:
+                ports.append(p)
         self.ports = ports
+        self._start = 0  # poll()'s time at start(): records' ms since boot count from it
+        if flash is not None and flash.log is not None:
+            from lockshell.flash import LogSink
+            self.sinks.append(LogSink(self, flash.log))
         self._coast_at = None  # when to release the brake
         self._epoch = 0  # ms the core's clock was moved back in all: added to log record times
         self._off = 0  # drivers' tick = now + _off (mod 2**30): unchanged across a rebase
@@ -86,7 +104,56 @@ class App:
         """Boot the core from the store and the sensors. Nothing here drives the motor."""
         self._now = now_ms
         self._tick = self._ticks(now_ms)
+        self._start = now_ms
         self._boot_core(now_ms)
+        fl = self.flash
+        if fl is not None:
+            for f in fl.faults:  # what could not be read on flash: logged, never reformatted
+                self._record((now_ms, LOG_STORE_FAULT, f, None))
+
+    def since_boot(self, t):
+        """A record's time as ms since start() (the monotonic time the event log keeps while the
+        wall clock is unset)."""
+        return t - self._start
+
+    def set_clock(self, now_ms, unix):
+        """The host (or the network) sets the wall clock: the RTC first, then the core (which logs
+        CLOCK_SET and from then on checks schedules against it)."""
+        if self.clock is not None:
+            self.clock.set(unix)
+        self.feed(now_ms, EV_CLOCK, unix)
+
+    def install_bundle(self, now_ms, chunks):
+        """Install a key bundle from chunks (an iterable of byte strings: the 104-byte header first,
+        then the body in any pieces), streamed into the key store's spare slot. -> (version, None)
+        or (None, reason); BUNDLE or BUNDLE_REFUSED is logged either way. Nothing changes unless
+        the whole bundle checks out. (The flash writes run here: the caller does not poll the lock
+        meanwhile; the simulator runs it between two polls.)"""
+        from lockctl.bundle import BundleError, HEADER
+        keys = self.keys
+        try:
+            it = iter(chunks)
+            head = b""
+            while len(head) < HEADER:
+                head += next(it)
+            inst = keys.begin(head[:HEADER])
+            if len(head) > HEADER:
+                inst.feed(head[HEADER:])
+            for c in it:
+                inst.feed(c)
+            version = inst.finish()
+        except BundleError as e:
+            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
+            return None, e.reason
+        except StopIteration:
+            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+            return None, R_CORRUPT
+        except Exception as e:  # a flash write failed: the installed version stays
+            self.last_fault = e
+            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+            return None, R_CORRUPT
+        self._record((now_ms, LOG_BUNDLE, (version, len(keys)), None))
+        return version, None
 
     def _load(self):
         """(config, calibration, bad) from the store: each stored setting that no longer validates
@@ -114,10 +181,10 @@ class App:
     def _boot_core(self, now_ms, log_boot=True, resume=None):
         cfg, cal, bad = self._load()
         try:
-            core = LockCore(cfg, cal, self.keys)
+            core = LockCore(cfg, cal, self.keys, self._pin_fails)
         except LockError:
             bad = True
-            core = LockCore(cfg, None, self.keys)
+            core = LockCore(cfg, None, self.keys, self._pin_fails)
         if bad and log_boot:
             self._record((now_ms, LOG_FAULT, (F_STORE, 0), None))
         self.core = core
@@ -129,7 +196,19 @@ class App:
         for p in self.ports:
             if type(p) is PositionPort:
                 p.last = pos
-        actions = core.boot(now_ms, pos, b.door.value is True, resume)
+        wall = None
+        if self.clock is not None:
+            try:
+                wall = self.clock.read()
+            except Exception:
+                wall = None  # an RTC that cannot be read: the clock is unset
+        if wall is None and self.core is not None:
+            try:
+                wall = self.core.wall_time()  # a rebuilt core keeps the clock the old one had
+            except Exception:
+                wall = None
+        fl = self.flash
+        actions = core.boot(now_ms, pos, b.door.value is True, resume, fl.boots if fl is not None else 0, wall)
         if not log_boot:
             actions = [a for a in actions if not (a[0] == A_LOG and a[1][1] == LOG_BOOT)]
         self._apply(actions, now_ms)
@@ -333,13 +412,21 @@ class App:
             elif k == A_INDICATE:
                 self.signals.show(a[1], self._ticks(now_ms))
             elif k == A_SAVE:
-                self.store.save(a[1], a[2])
+                if a[1] == "pin_fails":
+                    self._pin_fails = a[2]  # a rebuilt core keeps it, and the flash across reboots
+                    if self.flash is not None:
+                        self.flash.save_pin_fails(a[2])
+                else:
+                    self.store.save(a[1], a[2])
 
     def _record(self, rec):
         """Keep a record and hand it to every sink; a sink that raises is counted (sink_errors) and
         never stops the others, the lock or the loop."""
         if self._epoch:
-            rec = (rec[0] + self._epoch, rec[1], rec[2], rec[3])
+            arg = rec[2]
+            if rec[1] == LOG_CLOCK_SET:  # its arg holds a time too
+                arg = (arg[0], arg[1] + self._epoch)
+            rec = (rec[0] + self._epoch, rec[1], arg, rec[3])
         log = self.log
         log.append(rec)
         if len(log) > self.log_size:
