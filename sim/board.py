@@ -39,12 +39,19 @@ import heapq
 from .world import World
 from . import pn532 as _pn532
 
+from .nor import NorFlash, Partition
+from .keypad import VirtualKeypad
+from .battery import VirtualBattery
+
 from lockshell import board as _fw_board
 from lockshell.app import App
 from lockshell.store import MemoryStore
-from lockctl.keys import KeyList
+from lockshell.flash import Storage
+from lockctl import plan as _plan
+from lockctl.keystore import KeyStore, phone_key
 from lockctl.record import format_record, kind_code, state_name, STATE_NAMES
 from lockctl.codes import EV_CREDENTIAL, EV_REMOTE, EV_CONFIG, EV_CALIBRATE, CALIBRATING
+from doorkit.keybook import KeyBook
 
 
 class VirtualBoard:
@@ -102,8 +109,10 @@ def _ms(value, what, low=0):
 # ident), factory). Enrol them by that identity (key iso14443a DEADBEEF alice). A phone (HCE) shows a
 # new random 08 xx xx xx UID on each tap: it identifies nothing (PhoneAuth checks the phone itself).
 PHONE_ID = b"PHONE-01"
-PHONE_KEY = bytes(range(32))
 DOOR_ID = b"doorkit-sim"
+SECRET = bytes(range(32))  # the virtual door's secret (bundles are signed with it)
+PHONE_KEY = phone_key(SECRET, PHONE_ID)  # what the door's phone app holds: derived from the secret
+PLAN = "4M"
 
 NFC_CARDS = {
     "mifare": ("MIFARE Classic 1K", ("iso14443a", "DEADBEEF"), lambda: _pn532.mifare_classic()),
@@ -121,20 +130,58 @@ def _phone_card():
     return _pn532.phone(PhoneApp(PHONE_ID, PHONE_KEY, DOOR_ID))
 
 
+class VirtualRTC:
+    """The board's RTC in virtual time: read() -> Unix s or None (unset); set(unix)."""
+
+    def __init__(self, world):
+        self.world = world
+        self.base = None  # (virtual ms, Unix s) when it was set
+
+    def read(self):
+        if self.base is None:
+            return None
+        return self.base[1] + (self.world.now - self.base[0]) // 1000
+
+    def set(self, unix):
+        self.base = (self.world.now, int(unix))
+
+
+class VirtualFlash:
+    """The plan's data partitions ("log" and "keys") on one simulated NOR flash."""
+
+    def __init__(self, plan=PLAN):
+        log, keys = _plan.partition(plan, "log"), _plan.partition(plan, "keys")
+        self.first = min(log[3], keys[3]) // _plan.BLOCK
+        end = max(log[3] + log[4], keys[3] + keys[4]) // _plan.BLOCK
+        self.spans = {p[0]: (p[3] // _plan.BLOCK - self.first, p[4] // _plan.BLOCK) for p in (log, keys)}
+        self.dev = NorFlash(end - self.first)
+
+    def part(self, label):
+        a, n = self.spans[label]
+        return Partition(self.dev, a, n)
+
+    def power_cycle(self):
+        self.dev = self.dev.power_cycle()
+
+
 class VirtualDoor:
-    """World + VirtualBoard + App + MemoryStore + KeyList, run in virtual time.
+    """World + VirtualBoard + App on a simulated flash (key store, event log), run in virtual time.
 
     calibration: None (uncalibrated), "ends" (pre-seeded in the store with the pot readings at the
     world's end stops, what auto calibration measures) or an explicit (lock, unlock) pair.
     bolt: "locked", "unlocked" or an angle in degrees. door: "closed" / "open" (or a bool, True =
-    open). keys: (kind, ident, user) triples. config: stored settings dict (before boot).
+    open). keys: (kind, ident, user) triples, or (kind, ident, user, {validity options}) (see
+    doorkit.keybook.validity), installed as the door's first bundle before it boots (as an
+    installer's factory image would). config: stored settings dict (before boot).
+    clock: Unix seconds the board's RTC is set to at the start, or None (unset). battery: the
+    board has its battery monitor (sim/battery.py drains it) on the virtual ADC.
     nfc: the board has its card reader (PN532 emulator as self.pn532; tap() cards in its field).
     Remaining keyword arguments go to World (seed, speed_dps, noise, door_bounce, ...).
     """
 
     def __init__(self, seed=0, config=None, calibration=None, keys=(), bolt="locked", door="closed",
                  world=None, mode="exact", fine_ms=5, log_size=200, start=True, keep_records=True,
-                 nfc=False, **world_opts):
+                 nfc=False, clock=None, plan=PLAN, battery=True, **world_opts):
         if mode not in ("exact", "fixed"):
             raise ValueError("mode must be 'exact' or 'fixed'")
         if world is None:
@@ -151,7 +198,24 @@ class VirtualDoor:
             from lockctl.core import LockCore
             LockCore(config, calibration)  # LockError (a ValueError) now, not an uncalibrated boot
         self.store = MemoryStore(config, calibration)
-        self.keys = keys if isinstance(keys, KeyList) else KeyList([_kind(k) + (u,) for *k, u in keys])
+        self.flash = VirtualFlash(plan)
+        self.book = KeyBook(SECRET, DOOR_ID)
+        for k in keys:
+            opts = k[3] if len(k) > 3 else {}
+            self.book.add(k[0], k[1], k[2], **opts)
+        if keys:  # provisioned before the first boot: no BUNDLE record
+            st = KeyStore(self.flash.part("keys"), SECRET, DOOR_ID)
+            data = self.book.bundle()
+            inst = st.begin(data[:104])
+            inst.feed(data[104:])
+            inst.finish()
+            self.book.installed()
+        self.rtc = VirtualRTC(self.world)
+        if clock is not None:
+            self.rtc.set(clock)
+        self.keypad = VirtualKeypad(lambda: self.world.now, seed=seed)
+        self.has_battery = bool(battery)  # the board's battery monitor (a wake every 15 min)
+        self.battery = VirtualBattery(lambda: self.world.now, load=lambda: self.world.direction != 0)
         self.keep_records = keep_records
         self.records = []  # every log record, oldest first (App.log keeps only the last log_size)
         self.record_count = 0
@@ -186,12 +250,16 @@ class VirtualDoor:
         """Power up: compose the board, boot the App from the store and sensors."""
         if self.pn532 is not None:
             self.pn532.power_on()  # the reader is powered with the board (cards stay in the field)
-        phones = None
-        if self.nfc:  # the door knows the virtual phone's key (provisioning comes with a later issue)
-            from lockctl.phone import PhoneKeys
-            phones = (PhoneKeys([(PHONE_ID, PHONE_KEY)]), DOOR_ID)
+        self.storage = Storage(self.flash.part("keys"), self.flash.part("log"), SECRET, DOOR_ID)
+        phones = (self.storage.keys, DOOR_ID) if self.nfc else None  # phone keys derive from the store
         self.board = VirtualBoard(self.world, self.now, self.nfc, phones)
-        self.app = App(self.board, self.store, self.keys, self.log_size)
+        # the keypad and the battery monitor: the firmware's drivers and ports on the virtual parts
+        b = self.board
+        b.keypad = _fw_board.keypad_port(self.keypad.rows, self.keypad.cols, self.now)
+        if self.has_battery:
+            self.battery.update()
+            b.battery = _fw_board.battery_port(self.battery.adc, self.now, b.motor, self.battery.ratio)
+        self.app = App(self.board, self.store, None, self.log_size, flash=self.storage, clock=self.rtc)
         self.app.sinks.append(self._record)
         self._dirty = True
         self._light = False
@@ -201,8 +269,21 @@ class VirtualDoor:
         self.boots += 1
         self.app.start(self.now)
 
+    @property
+    def keys(self):
+        """The door's key store (lockctl.keystore.KeyStore on the simulated flash)."""
+        return self.storage.keys
+
     def reboot(self):
-        """Power cycle at now: a new board and App; the world, store and keys stay."""
+        """Reset at now: a new board and App on the same flash; the world and the RTC stay."""
+        self.flash.power_cycle()
+        self.start()
+
+    def power_cut(self):
+        """Cut the power now and power up again: the RAM and the RTC are lost (no backup cell),
+        the flash keeps exactly what was programmed."""
+        self.rtc.base = None
+        self.flash.power_cycle()
         self.start()
 
     @classmethod
@@ -239,8 +320,14 @@ class VirtualDoor:
             self.on_record(rec)
 
     def lines(self, since=0):
-        """The log as text lines (lockctl.record.format_record), from record index `since`."""
-        return [format_record(r) for r in self.records[since:]]
+        """The log as text lines (lockctl.record.format_record, users by name), from record index
+        `since`."""
+        names = self.book.names()
+        return [format_record(r, names) for r in self.records[since:]]
+
+    def format(self, rec):
+        """One record as text, users by name (the host's join)."""
+        return format_record(rec, self.book.names())
 
     # ------------------------------------------------------------------ scheduling and time
     def schedule(self, t, fn, *args):
@@ -334,6 +421,9 @@ class VirtualDoor:
         if m is not None and (best is None or m < best):
             best = m
         edge = w.next_edge()
+        ke = self.keypad.next_edge()  # a key's contact makes or breaks (bouncing): the keypad scans
+        if ke is not None and ke > now and (best is None or ke < best):
+            best = ke
         if self.mode == "fixed":
             for x in (edge, out):
                 if x is not None and (best is None or x < best):
@@ -529,15 +619,44 @@ class VirtualDoor:
     def calibrate(self, what="auto"):
         self.submit(EV_CALIBRATE, what)
 
-    def enroll(self, kind, ident, user):
-        k, i = _kind((kind, ident))
-        self.keys.add(k, i, user)
+    def enroll(self, kind, ident, user, **opts):
+        """Add a credential: a delta bundle installed on the door now (logs BUNDLE)."""
+        self.book.add(kind, ident, user, **opts)
+        self._install()
 
     def revoke(self, kind, ident):
-        """Forget a key; ValueError if it was never enrolled."""
-        k, i = _kind((kind, ident))
-        if not self.keys.remove(k, i):
-            raise ValueError("no key %s %s is enrolled" % (kind, ident))
+        """Remove a credential (a delta bundle); ValueError if it was never enrolled."""
+        self.book.remove(kind, ident)
+        self._install()
+
+    def _install(self, data=None):
+        self._dirty = True
+        if data is None:
+            data = self.book.bundle()
+        v, why = self.app.install_bundle(self.now, [data])
+        if why is None and v == self.book.version + 1:
+            self.book.installed()
+        return v, why
+
+    def install(self, data):
+        """A bundle from outside (bytes): -> (version, None) or (None, reason)."""
+        return self._install(bytes(data))
+
+    def set_clock(self, unix):
+        """The host sets the wall clock (Unix s): the RTC, then the lock (CLOCK_SET)."""
+        self._dirty = True
+        self.app.set_clock(self.now, int(unix))
+
+    def keypad_type(self, keys, hold_ms=120, gap_ms=150):
+        """Type keys on the keypad from now (e.g. "1234#"); -> when the last key is released."""
+        for i, k in enumerate(keys):
+            if k not in self.keypad.keymap:
+                raise ValueError("the keypad has no key %r (keys: %s)" % (k, self.keypad.keymap))
+        t = self.now
+        for k in keys:
+            self.schedule(t, self.keypad.press, k, hold_ms)
+            t += hold_ms + gap_ms
+        return t
 
     # ------------------------------------------------------------------ looking at it
     def status(self):
@@ -561,6 +680,14 @@ class VirtualDoor:
             "auto_lock": core.cfg["auto_lock"],
             "button_unlock": core.cfg["button_unlock"],
             "reader": self.reader_state(),
+            "clock": core.wall_time(),
+            "battery_mv": self.battery.mv(),
+            "battery": ("ok", "low", "critical")[core.battery] if self.has_battery else None,
+            "pin_fails": core.pin_fails,
+            "pin_locked_out": core.pin_locked_out(),
+            "keys": len(self.storage.keys),
+            "keys_version": getattr(self.storage.keys, "version", 0),
+            "log_records": self.storage.log.next_seq - 1 if self.storage.log is not None else 0,
         }
 
 

@@ -25,14 +25,16 @@ _EIO = const(-5)
 class RamCells:
     def __init__(self, size):
         self.size = size
-        self.ff = b"\xff" * min(size, BLOCK)  # erases copy from this: no allocation per erase
-        b = bytearray(size)  # (not bytearray(b"\xff" * size): that needs twice the size at once)
+        # filled in place: bytearray(b"\xff" * size) would need twice the size at once (a 48 KB
+        # device could not be made at the unix port's 96k heap)
+        self.b = b = bytearray(size)
+        mv = memoryview(b)
+        ff = _ff()
         a = 0
         while a < size:
-            n = min(len(self.ff), size - a)
-            b[a:a + n] = memoryview(self.ff)[:n]
-            a += n
-        self.b = b
+            k = min(len(ff), size - a)
+            mv[a:a + k] = ff[:k]
+            a += k
 
     def read(self, a, buf):
         buf[:] = memoryview(self.b)[a:a + len(buf)]
@@ -45,15 +47,26 @@ class RamCells:
             i += 1
 
     def erase(self, a, n):
-        ff = self.ff
+        mv = memoryview(self.b)
+        ff = _ff()
         while n > 0:
-            k = min(n, len(ff))
-            self.b[a:a + k] = ff if k == len(ff) else memoryview(ff)[:k]
+            k = min(len(ff), n)
+            mv[a:a + k] = ff[:k]
             a += k
             n -= k
 
     def image(self):
         return bytes(self.b)
+
+
+_FF = []
+
+
+def _ff():
+    # one block of 0xff shared by every RamCells (erases allocate nothing)
+    if not _FF:
+        _FF.append(memoryview(b"\xff" * BLOCK))
+    return _FF[0]
 
 
 class FileCells:

@@ -18,7 +18,7 @@ import re
 import time
 
 from lockctl import config as _config
-from lockctl.record import format_record, kind_code, parse_value
+from lockctl.record import kind_code, parse_value
 
 from .board import VirtualDoor, NFC_CARDS
 from .world import World
@@ -635,7 +635,7 @@ def start(scn, verbose=False, mode="exact", fine_ms=5, seed=None, on_output=None
     log = res.log
 
     def on_record(rec):
-        s = format_record(rec)
+        s = door.format(rec)
         log.append(s)
         out.append(s)
         if on_output is not None:

@@ -31,7 +31,7 @@ def test_demo_script_exits_0_and_prints_the_log():
     p = sh("sim", "--script", DEMO)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()
-    assert lines[0] == "0 BOOT locked"
+    assert lines[0] == "0 BOOT locked #1"
     assert "1540 UNLOCK felica alice" in lines
     assert "# 3000 She opens the door, walks through and shuts it behind her." in lines
     assert lines[-1] == "58064 DOOR_CLOSE"
@@ -88,7 +88,7 @@ def test_no_expect_block_exits_0(tmp_path):
     p.write_text("calibrated yes\nat 1s button\nrun until 3s\n")
     r = sh("sim", "--script", str(p))
     assert r.returncode == 0
-    assert r.stdout.splitlines() == ["0 BOOT locked", "1580 UNLOCK button"]
+    assert r.stdout.splitlines() == ["0 BOOT locked #1", "1580 UNLOCK button"]
     assert "no expect block" in r.stderr
 
 
@@ -282,7 +282,7 @@ def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exit
             if r:
                 got += os.read(proc.stdout.fileno(), 65536)
         assert proc.poll() is None, "the run ended early"
-        assert got.decode().splitlines()[:3] == ["0 BOOT locked", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
+        assert got.decode().splitlines()[:3] == ["0 BOOT locked #1", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -290,7 +290,7 @@ def test_records_stream_as_they_happen_and_ctrl_c_prints_the_log_so_far_and_exit
             proc.kill()
             proc.wait()
     assert proc.returncode == 130
-    assert (got + out).decode().splitlines() == ["0 BOOT locked", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
+    assert (got + out).decode().splitlines() == ["0 BOOT locked #1", "1566 UNLOCK iso14443a alice", "12046 LOCK relock"]
     err = err.decode()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("doorkit sim: %s: interrupted at " % p) and "ms of 31622400000 (virtual); 3 log lines so far" in err
@@ -309,7 +309,7 @@ def test_progress_line_on_a_terminal_only_on_stderr():
     finally:
         t.close()
     assert proc.returncode == 0
-    assert b"\r" not in out and out.decode().splitlines()[0] == "0 BOOT locked"
+    assert b"\r" not in out and out.decode().splitlines()[0] == "0 BOOT locked #1"
     text = t.text()
     assert "\rdoorkit sim: " in text and " virtual (" in text and " log lines" in text
     last = text.replace("\r\n", "\n").split("\r")[-1]  # the progress line is wiped before the verdict
@@ -331,7 +331,7 @@ def test_a_refusal_at_run_time_comes_after_the_log_so_far(tmp_path):
     p.write_text("calibrated yes\nat 1s button\nat 3s set min_span=5000\nrun until 5s\n")
     r = sh("sim", "--script", str(p))
     assert r.returncode == 2
-    assert r.stdout.splitlines() == ["0 BOOT locked", "1580 UNLOCK button"]
+    assert r.stdout.splitlines() == ["0 BOOT locked #1", "1580 UNLOCK button"]
     assert r.stderr == "doorkit sim: %s:3: at 3000, set min_span=5000: refused: min_span above the current " \
                        "calibration span\n" % p
 

@@ -59,7 +59,7 @@ def test_wheel_installs_in_a_fresh_venv_and_runs_the_simulator(tmp_path):
     assert run.returncode == 0, run.stdout + run.stderr
     here = subprocess.run([sys.executable, "-m", "doorkit.cli", "sim", "--script", DEMO, "--log-only"],
                           capture_output=True, text=True)
-    assert run.stdout == here.stdout and run.stdout.startswith("0 BOOT locked\n")
+    assert run.stdout == here.stdout and run.stdout.startswith("0 BOOT locked #1\n")
     # the wheel's firmware is the checkout's, file for file
     site_fw = where.stdout.strip()
     for dirpath, _, files in os.walk(doorkit.FIRMWARE_DIR):

@@ -66,7 +66,7 @@ def scenario_text(draw):
     if draw(st.integers(0, 9)):
         lines.append("run until %s" % draw(st.sampled_from(["+2s", "%d" % (t + 1000), fill("{}", draw)])))
     if draw(st.booleans()):
-        lines += ["expect", "  0 BOOT locked"]
+        lines += ["expect", "  0 BOOT locked #1"]
     # now and then a line of anything at all, anywhere
     if draw(st.integers(0, 3)) == 0:
         lines.insert(draw(st.integers(0, len(lines))), draw(st.text(max_size=30)))

@@ -49,7 +49,7 @@ at +2s door open
 at 6000 door close
 run until 12s
 expect
-  0 BOOT locked
+  0 BOOT locked #1
   1540 UNLOCK felica alice
   3050 DOOR_OPEN
   6083 DOOR_CLOSE
@@ -63,7 +63,7 @@ def test_parse_a_small_scenario():
     assert [(a.t, a.verb, a.args, a.line) for a in scn.actions] == [
         (1000, "card", ("felica", "01"), 4), (3000, "door", ("open",), 5), (6000, "door", ("close",), 6)]
     assert scn.until == 12000
-    assert scn.expect[0] == (9, "0 BOOT locked") and len(scn.expect) == 5
+    assert scn.expect[0] == (9, "0 BOOT locked #1") and len(scn.expect) == 5
     assert run(scn).ok
 
 
@@ -87,21 +87,21 @@ def test_expect_missing_and_extra_lines():
 
 def test_no_expect_block_just_runs():
     res = run(parse("calibrated yes\nat 1s button\nrun until 3s\n"))
-    assert res.ok and res.log == ["0 BOOT locked", "1580 UNLOCK button"]  # 40 ms bounce + settle, 81 deg
+    assert res.ok and res.log == ["0 BOOT locked #1", "1580 UNLOCK button"]  # 40 ms bounce + settle, 81 deg
 
 
 def test_comments_blank_lines_and_say():
     text = ("# header\n\ncalibrated yes   # trailing comment\n"
             "at 0 say Hello there # not part of it\nat 500 say\nrun until 1s\n"
-            "expect\n  # a comment in the block\n\n  0 BOOT locked\n")
+            "expect\n  # a comment in the block\n\n  0 BOOT locked #1\n")
     res = run(parse(text))
     assert res.ok
-    assert res.output == ["0 BOOT locked", "# 0 Hello there", "#"]
+    assert res.output == ["0 BOOT locked #1", "# 0 Hello there", "#"]
 
 
 def test_verbose_echoes_actions():
     res = run(parse("calibrated yes\nat 1s jam moves=2\nat 1s door open\nrun until 2s\n"), verbose=True)
-    assert res.output == ["0 BOOT locked", "# 1000 > jam moves=2", "# 1000 > door open",
+    assert res.output == ["0 BOOT locked #1", "# 1000 > jam moves=2", "# 1000 > door open",
                           "# 1000 the bolt is thrown: the door does not open"]
 
 
@@ -113,7 +113,7 @@ def test_setup_lines_reach_the_door():
     assert scn.config == {"auto_lock_ms": 500, "held_open_ms": 0}
     res = run(scn)
     assert res.door.world.angle == 100.0 and res.door.world.door_open
-    assert res.log == ["0 BOOT unlocked"]
+    assert res.log == ["0 BOOT unlocked #1"]
     assert res.door.core.cfg["auto_lock_ms"] == 500
 
 
@@ -177,7 +177,7 @@ BAD = [
     ("run until 1s\nat 2s button\n", 2, "only 'expect' may follow 'run until'"),
     ("at 5s button\nrun until 1s\n", 2, "before the last action"),
     ("run for 1s\n", 1, "expected 'run until <time>'"),
-    ("expect\n0 BOOT locked\n", 1, "'run until <time>' must come before 'expect'"),
+    ("expect\n0 BOOT locked #1\n", 1, "'run until <time>' must come before 'expect'"),
     ("run until 1s\nexpect now\n", 2, "'expect' stands alone"),
     ("colour blue\nrun until 1s\n", 1, "unknown setup line 'colour'"),
     ("seed x\nrun until 1s\n", 1, "expected 'seed <integer>'"),
@@ -249,7 +249,7 @@ at 8s revoke iso14443a 99
 at 8s card iso14443a 99
 run until 10s
 expect
-  0 BOOT locked
+  0 BOOT locked #1
   1000 DENIED unknown iso14443a:99
   2540 UNLOCK iso14443a carol
   5480 LOCK remote carol

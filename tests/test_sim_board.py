@@ -34,7 +34,7 @@ def test_card_unlock_door_cycle_and_auto_lock_exact_log():
     d.close_door()
     d.advance(5000)
     assert d.lines() == [
-        "0 BOOT locked",
+        "0 BOOT locked #1",
         "1540 UNLOCK felica alice",  # 81 deg (into the unlock zone) at 150 deg/s
         "3050 DOOR_OPEN",  # last bounce edge + 30 ms settle
         "4083 DOOR_CLOSE",
@@ -48,7 +48,7 @@ def test_bounce_gives_several_raw_edges_but_one_door_open():
     d.open_door()
     d.advance(500)
     assert d.world.reed.count >= 3
-    assert d.lines() == ["0 BOOT unlocked", "%d DOOR_OPEN" % (d.world.reed.last_edge + 30)]
+    assert d.lines() == ["0 BOOT unlocked #1", "%d DOOR_OPEN" % (d.world.reed.last_edge + 30)]
     n = d.world.reed.count
     d.close_door()
     d.advance(500)
@@ -67,7 +67,7 @@ def test_button_press_bounces_into_one_unlock():
 
 def test_calibrated_runs_auto_calibration_through_the_motor():
     d = VirtualDoor.calibrated(seed=1)
-    assert d.lines() == ["0 BOOT uncalibrated", "1320 CALIBRATED 800,3500"]
+    assert d.lines() == ["0 BOOT uncalibrated #1", "1320 CALIBRATED 800,3500"]
     assert d.store.calibration == (800, 3500)
     assert d.core.state == LOCKED and d.world.angle == 0.0
 
@@ -75,9 +75,9 @@ def test_calibrated_runs_auto_calibration_through_the_motor():
 def test_pre_seeded_calibration_is_in_the_store_at_boot():
     d = VirtualDoor(calibration=(790, 3510), bolt="unlocked")
     assert d.store.load()[1] == (790, 3510)
-    assert d.lines() == ["0 BOOT unlocked"]
+    assert d.lines() == ["0 BOOT unlocked #1"]
     assert VirtualDoor(calibration="ends").end_stop_calibration() == (800, 3500)
-    assert VirtualDoor(calibration=None).lines() == ["0 BOOT uncalibrated"]
+    assert VirtualDoor(calibration=None).lines() == ["0 BOOT uncalibrated #1"]
 
 
 def test_stall_is_reported_inrush_plus_stall_window_after_a_jammed_start():
@@ -99,7 +99,7 @@ def test_hand_turn_is_a_manual_unlock_and_relocks():
     d.turn("unlock", 900)
     d.advance(12000)
     # past the middle of the 900 ms turn the bolt no longer holds: manual unlock, relock 10 s later
-    assert d.lines() == ["0 BOOT locked", "451 MANUAL_UNLOCK", "10991 LOCK relock"]
+    assert d.lines() == ["0 BOOT locked #1", "451 MANUAL_UNLOCK", "10991 LOCK relock"]
 
 
 def test_hand_holding_the_knob_against_the_motor():
@@ -108,7 +108,7 @@ def test_hand_holding_the_knob_against_the_motor():
     d.card("felica", "01")
     d.advance(3000)
     # attempt, back-off and retry all against the hand
-    assert d.lines() == ["0 BOOT locked", "210 RETRY stall alice", "620 JAM unlock alice"]
+    assert d.lines() == ["0 BOOT locked #1", "210 RETRY stall alice", "620 JAM unlock alice"]
     assert d.world.angle == 10.0
     d.card("felica", "01")  # hand gone
     d.advance(2000)
@@ -142,7 +142,7 @@ def test_reboot_keeps_store_world_and_keys():
     d.reboot()
     assert d.boots == 2
     assert d.core.cal == (800, 3500) and d.core.cfg["auto_lock"] is False
-    assert d.lines()[-1].endswith("BOOT unlocked")
+    assert d.lines()[-1].endswith("BOOT unlocked #2")
 
 
 def test_bad_external_input_raises_value_error_and_changes_nothing():
@@ -151,7 +151,7 @@ def test_bad_external_input_raises_value_error_and_changes_nothing():
         d.configure(auto_lock_ms=-1)
     with pytest.raises(ValueError):
         d.remote("open", "bob")
-    assert d.lines() == ["0 BOOT locked"]
+    assert d.lines() == ["0 BOOT locked #1"]
 
 
 def test_status_snapshot():
@@ -213,11 +213,15 @@ def test_fast_forward_gives_the_same_log_as_polling_every_millisecond():
 
 
 def test_a_quiet_day_costs_a_handful_of_polls():
-    d = VirtualDoor(calibration="ends")
+    d = VirtualDoor(calibration="ends", battery=False)
     d.advance(86400000)
     assert d.polls <= 2
     d.advance(86400000)
     assert d.polls <= 2  # (cost in App polls, not seconds: this machine's speed is no test)
+    # the battery monitor reads once every 15 minutes: 96 wakes a day, nothing else
+    d = VirtualDoor(calibration="ends")
+    d.advance(86400000)
+    assert 96 <= d.polls <= 96 + 3
 
 
 def test_pending_timers_are_jumped_to_exactly():
@@ -225,7 +229,7 @@ def test_pending_timers_are_jumped_to_exactly():
     d.press_button()  # unlocks; nobody opens the door, the relock is an hour later
     d.advance(7200000)
     log = d.lines()
-    assert [x.split(" ", 1)[1] for x in log] == ["BOOT locked", "UNLOCK button", "LOCK relock"]
+    assert [x.split(" ", 1)[1] for x in log] == ["BOOT locked #1", "UNLOCK button", "LOCK relock"]
     t_unlock = int(log[1].split()[0])
     assert log[2] == "%d LOCK relock" % (t_unlock + 3600000 + 480)
     assert d.polls < 60
@@ -272,4 +276,4 @@ def test_the_python_api_refuses_what_the_scenario_parser_refuses():
     for call in bad:
         with pytest.raises(ValueError):
             call()
-    assert d.lines() == ["0 BOOT locked"] and d.now == 0  # and nothing happened
+    assert d.lines() == ["0 BOOT locked #1"] and d.now == 0  # and nothing happened

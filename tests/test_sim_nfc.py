@@ -65,7 +65,7 @@ def test_each_card_kind_reaches_the_lock_as_the_reader_reports_it():
         d.tap(name, 1000)
         d.advance(12000)  # unlocked cards relock 10 s later (the door stays shut)
     assert d.lines() == [
-        "0 BOOT locked",
+        "0 BOOT locked #1",
         "1566 UNLOCK iso14443a alice",
         "12046 LOCK relock",
         "13027 DENIED unknown iso14443a:04512A1A7C5D80",
@@ -108,7 +108,7 @@ def test_a_card_held_in_the_field_is_decided_once():
     d.advance(1000)
     d.tap("mifare", 30000)  # stays on the reader past the 10 s relock
     d.advance(40000)
-    assert body(d.lines()) == ["BOOT locked", "UNLOCK iso14443a alice", "LOCK relock"]
+    assert body(d.lines()) == ["BOOT locked #1", "UNLOCK iso14443a alice", "LOCK relock"]
     d.tap("suica", 30000)
     d.advance(40000)
     assert body(d.lines(3)) == ["UNLOCK felica bob", "LOCK relock"]
@@ -128,7 +128,7 @@ def test_tapping_again_while_held_extends_the_presentation():
     assert c in d.pn532.field  # not taken away by the first tap's end
     d.advance(100)
     assert c not in d.pn532.field
-    assert body(d.lines()) == ["BOOT locked", "DENIED unknown iso14443a:04512A1A7C5D80"]
+    assert body(d.lines()) == ["BOOT locked #1", "DENIED unknown iso14443a:04512A1A7C5D80"]
 
 
 def test_dead_reader_is_logged_down_and_up_while_the_button_works():
@@ -144,7 +144,7 @@ def test_dead_reader_is_logged_down_and_up_while_the_button_works():
     d.reader_dead(False)
     d.advance(8000)
     assert d.status()["reader"] == "up"
-    assert body(d.lines()) == ["BOOT locked", "READER_DOWN %d" % E_NO_ACK, "UNLOCK button", "READER_UP",
+    assert body(d.lines()) == ["BOOT locked #1", "READER_DOWN %d" % E_NO_ACK, "UNLOCK button", "READER_UP",
                                "LOCK relock"]
     d.tap("mifare", 1000)  # works again
     d.advance(2000)
@@ -158,7 +158,7 @@ def test_reboot_powers_the_reader_again():
     d.advance(500)
     d.tap("suica", 1000)
     d.advance(2000)
-    assert body(d.lines()) == ["BOOT locked", "BOOT locked", "UNLOCK felica bob"]
+    assert body(d.lines()) == ["BOOT locked #1", "BOOT locked #2", "UNLOCK felica bob"]
 
 
 SHORT = """
@@ -189,7 +189,7 @@ def test_exact_fast_forward_equals_fixed_1ms_stepping():
     assert exact.door.polls < fixed.door.polls
     log = exact.log
     assert log[:10] == [
-        "0 BOOT locked", "1266 UNLOCK iso14443a alice", "2069 DOOR_OPEN", "3084 DOOR_CLOSE",
+        "0 BOOT locked #1", "1266 UNLOCK iso14443a alice", "2069 DOOR_OPEN", "3084 DOOR_CLOSE",
         "4027 DENIED unknown iso14443a:04512A1A7C5D80", "5043 UNLOCK felica bob", "7405 READER_DOWN -1",
         "9040 UNLOCK button", "10280 READER_UP", "13094 DENIED unknown iso14443a:01020304050607080910"]
     assert PHONE_LINE.match(log[10]) and log[11:] == ["19520 LOCK relock"]

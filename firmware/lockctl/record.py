@@ -88,15 +88,18 @@ def _arg_text(code, arg):
     return str(arg)
 
 
-def who_text(who):
+def who_text(who, names=None):
+    """names: user index -> name (the host's join), or None to show the index."""
     if type(who) is tuple:  # a credential: (kind, ident)
         return "%s:%s" % (kind_name(who[0]), who[1])
+    if names is not None and who in names:
+        return names[who]
     return str(who)
 
 
-def format_record(rec):
+def format_record(rec, names=None):
     """(t, code, arg, who) -> 't NAME [arg] [who]'; arg/who left out when None ('-' stands for a
-    missing arg before a who)."""
+    missing arg before a who); names: user index -> name."""
     t, code, arg, who = rec
     name = LOG_NAMES[code] if type(code) is int and 0 < code < len(LOG_NAMES) else "CODE%s" % (code,)
     s = "%d %s" % (t, name)
@@ -105,7 +108,7 @@ def format_record(rec):
     if who is not None:
         if arg is None:
             s += " -"
-        s += " " + who_text(who)
+        s += " " + who_text(who, names)
     return s
 
 

@@ -13,7 +13,7 @@ import time
 from collections import deque
 
 from lockctl.codes import T_AUTOLOCK, T_MOTION, T_BACKOFF, T_HELD
-from lockctl.record import format_record, state_name
+from lockctl.record import state_name
 
 MIN_W, MIN_H = 80, 24  # the smallest terminal the door is drawn on (every key's help shows there)
 LOG_KEEP = 5000  # lines of log and narration kept for scrolling back
@@ -124,7 +124,7 @@ class Session:
             self._on_record(r)
 
     def _on_record(self, rec):
-        text = format_record(rec)
+        text = self.door.format(rec)
         self.lines.append(text)
         if self.scroll:
             self.scroll += 1  # the view stays on the lines being read
