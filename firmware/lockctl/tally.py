@@ -236,7 +236,7 @@ class Tally:
         if old == value:
             return
         if o < 0 and self._n >= ENTRIES:
-            raise TallyFull(_ENOSPC)
+            raise TallyFull(_ENOSPC, "tally full")
         if self._pos >= ENTRIES:
             self._compact(k, o, value)
             return
