@@ -30,6 +30,7 @@ ID_LEN = const(6)
 _HDR = const(16)
 _ENTRY = const(12)
 _ROW = const(11)  # RAM row: key 7 bytes + value u32
+_GROUP = const(20)  # RAM rows per group
 _CHUNK = const(20)  # entries per read (mount) and per program (compaction): 240 bytes of RAM
 _BLOCK_ERASE = const(6)
 _EIO = const(5)
@@ -82,10 +83,10 @@ class Tally:
             raise ValueError("a tally needs 2 blocks")
         self._part = part
         self._first = first
-        # the live map in RAM: rows of key (tag, id: 7 bytes) + value u32 LE, unordered; only
-        # non-zero values (3,740 bytes for the 340 keys a block holds, allocated once)
-        self._tbl = bytearray(ENTRIES * _ROW)
-        self._tmv = memoryview(self._tbl)
+        # the live map in RAM: rows of key (tag, id: 7 bytes) + value u32 LE, unordered, only
+        # non-zero values, in groups of 20 rows (220 bytes) added as keys come: a few keys cost
+        # one group, the 340 a block holds 17 of them (3,740 bytes) and no large block of heap
+        self._rows = []
         self._n = 0
         self._k = bytearray(7)
         self._e = bytearray(_ENTRY)
@@ -117,38 +118,47 @@ class Tally:
         return k
 
     def _row(self, k):
-        # -> byte offset of k's row, or -1
-        t = self._tbl
+        # -> index of k's row, or -1
         tag = k[0]
-        o = 0
-        end = self._n * _ROW
-        while o < end:
-            if t[o] == tag:
-                j = 1
-                while j < 7 and t[o + j] == k[j]:
-                    j += 1
-                if j == 7:
-                    return o
-            o += _ROW
+        n = self._n
+        r = 0
+        for g in self._rows:
+            o = 0
+            while o < _GROUP * _ROW and r < n:
+                if g[o] == tag:
+                    j = 1
+                    while j < 7 and g[o + j] == k[j]:
+                        j += 1
+                    if j == 7:
+                        return r
+                o += _ROW
+                r += 1
         return -1
 
-    def _value(self, o):
-        return struct.unpack_from("<I", self._tbl, o + 7)[0]
+    def _value(self, r):
+        return struct.unpack_from("<I", self._rows[r // _GROUP], r % _GROUP * _ROW + 7)[0]
 
-    def _put(self, k, o, value):
-        # k = value in RAM, o = its row (or -1)
-        t = self._tbl
+    def _put(self, k, r, value):
+        # k = value in RAM, r = its row (or -1)
+        rows = self._rows
         if value:
-            if o < 0:
-                o = self._n * _ROW
-                self._n += 1
-                t[o:o + 7] = k
-            struct.pack_into("<I", t, o + 7, value)
-        elif o >= 0:
-            self._n -= 1
-            last = self._n * _ROW
-            if o != last:
-                self._tmv[o:o + _ROW] = self._tmv[last:last + _ROW]
+            if r < 0:
+                r = self._n
+                if r == len(rows) * _GROUP:
+                    rows.append(bytearray(_GROUP * _ROW))
+                self._n = r + 1
+                o = r % _GROUP * _ROW
+                rows[r // _GROUP][o:o + 7] = k
+            struct.pack_into("<I", rows[r // _GROUP], r % _GROUP * _ROW + 7, value)
+        elif r >= 0:
+            last = self._n - 1
+            self._n = last
+            if r != last:
+                o = r % _GROUP * _ROW
+                p = last % _GROUP * _ROW
+                memoryview(rows[r // _GROUP])[o:o + _ROW] = memoryview(rows[last // _GROUP])[p:p + _ROW]
+            if last % _GROUP == 0:
+                rows.pop()  # its group is empty now
 
     # ------------------------------------------------------------------ mount
     def _header(self, b):
@@ -197,10 +207,11 @@ class Tally:
 
     def ids(self, tag):
         """(id, value) of every live key of `tag` (ids padded to 6 bytes with zeros)."""
-        t = self._tbl
-        for o in range(0, self._n * _ROW, _ROW):
-            if t[o] == tag:
-                yield bytes(t[o + 1:o + 7]), self._value(o)
+        for r in range(self._n):
+            g = self._rows[r // _GROUP]
+            o = r % _GROUP * _ROW
+            if g[o] == tag:
+                yield bytes(g[o + 1:o + 7]), self._value(r)
 
     def __len__(self):
         return self._n
@@ -225,7 +236,7 @@ class Tally:
         if old == value:
             return
         if o < 0 and self._n >= ENTRIES:
-            raise TallyFull(_ENOSPC)
+            raise TallyFull(_ENOSPC, "tally full")
         if self._pos >= ENTRIES:
             self._compact(k, o, value)
             return
@@ -239,6 +250,7 @@ class Tally:
         self._put(k, o, value)
 
     def _compact(self, k, ko, value):
+        # ko: k's row or -1
         # the live map with k = value into the other block; header (generation + 1) last
         part = self._part
         b = 1 - self.block if self.block >= 0 else 0
@@ -247,14 +259,14 @@ class Tally:
             raise OSError(_EIO)
         c = self._c
         mv = memoryview(c)
-        tmv = self._tmv
         j = 0
         done = 0
-        for o in range(0, self._n * _ROW, _ROW):
-            if o == ko:
+        for r in range(self._n):
+            if r == ko:
                 continue
             e = j * _ENTRY
-            mv[e:e + 11] = tmv[o:o + _ROW]
+            o = r % _GROUP * _ROW
+            mv[e:e + 11] = memoryview(self._rows[r // _GROUP])[o:o + _ROW]
             c[e + 11] = binascii.crc32(mv[e:e + 11]) & 0xFF
             j += 1
             if j == _CHUNK:
