@@ -251,8 +251,10 @@ run until 10s
 expect
   0 BOOT locked #1
   1000 DENIED unknown iso14443a:99
+  2000 BUNDLE v1 1
   2540 UNLOCK iso14443a carol
   5480 LOCK remote carol
+  8000 BUNDLE v2 0
   8000 DENIED unknown iso14443a:99
 """
     res = run(parse(text))
