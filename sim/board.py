@@ -642,6 +642,12 @@ class VirtualDoor:
         """A bundle from outside (bytes): -> (version, None) or (None, reason)."""
         return self._install(bytes(data))
 
+    def set_battery(self, mv):
+        """The battery's rest voltage is mv from now on (it goes on draining from there)."""
+        self._dirty = True
+        b = self.battery
+        b.start_mv += int(mv) - b.rest_mv()
+
     def set_clock(self, unix):
         """The host sets the wall clock (Unix s): the RTC, then the lock (CLOCK_SET)."""
         self._dirty = True

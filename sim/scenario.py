@@ -87,6 +87,7 @@ class Scenario:
         self.calibration = None  # None, "ends" or (lock, unlock)
         self.keys = []  # (kind, ident, user)
         self.nfc = False  # the board has its card reader (PN532 emulator)
+        self.clock = None  # Unix s the board's RTC holds at the start (None: unset)
         self.actions = []
         self.until = None
         self.until_line = None
@@ -396,20 +397,25 @@ def _setup(scn, word, args, err, n):
                 err("calibrated %s: pot readings are 12-bit, 0..4095" % args[0])
             scn.calibration = (lock, unlock)
     elif word == "key":
-        if len(args) != 3:
-            err("expected 'key <kind> <ident> <user>'")
+        if len(args) < 3:
+            err("expected 'key <kind> <ident> <user> [days=.. window=.. from=.. until=.. uses=.. schedule=.. off]'")
         _kind(args[0], err)
         if any(k[:2] == tuple(args[:2]) for k in scn.keys):
             err("key %s %s is already enrolled" % (args[0], args[1]))
-        scn.keys.append(tuple(args))
+        scn.keys.append(tuple(args[:3]) + (_key_options(args[0], args[1], args[3:], err),))
         scn.lines[("key", args[0], args[1])] = n
+    elif word == "clock":
+        if len(args) != 1:
+            err("expected 'clock <time>' (e.g. clock 2026-12-02T09:00+09:00) or 'clock unset'")
+        _once(scn, word, err, n)
+        scn.clock = _clock(args[0], err)
     elif word == "nfc":
         if len(args) != 1 or args[0].lower() not in ("on", "off"):
             err("expected 'nfc on' or 'nfc off'")
         _once(scn, word, err, n)
         scn.nfc = args[0].lower() == "on"
     else:
-        err("unknown setup line %s (seed, world, set, bolt, door, calibrated, key, nfc; "
+        err("unknown setup line %s (seed, world, set, bolt, door, calibrated, key, clock, nfc; "
             "or 'at <time> <action>', 'run until <time>', 'expect')" % show(word))
 
 
@@ -554,10 +560,38 @@ def _action(tok, raw, err, scn=None):
             err("expected 'calibrate auto|manual|mark|cancel'")
         return "calibrate", (args[0].lower(),)
     if verb == "enroll":
-        if len(args) != 3:
-            err("expected 'enroll <kind> <ident> <user>'")
+        if len(args) < 3:
+            err("expected 'enroll <kind> <ident> <user> [validity options]'")
         _kind(args[0], err)
-        return "enroll", tuple(args)
+        return "enroll", tuple(args[:3]) + (_key_options(args[0], args[1], args[3:], err),)
+    if verb == "clock":
+        a = args[1:] if args and args[0].lower() == "set" else args
+        if len(a) != 1:
+            err("expected 'clock set <time>' (e.g. clock set 2026-12-02T09:00+09:00)")
+        t = _clock(a[0], err)
+        if t is None:
+            err("the host sets the clock to a time; 'clock unset' is a setup line (or cut the power)")
+        return "clock", (t,)
+    if verb == "pin":
+        if len(args) != 1 or not args[0].isdigit() or not args[0].isascii():
+            err("expected 'pin <digits>' (typed on the keypad, then #)")
+        return "keypad", (args[0] + "#",)
+    if verb == "keypad":
+        if len(args) != 1 or any(c not in KEYPAD_KEYS for c in args[0]) or len(args[0]) > 64:
+            err("expected 'keypad <keys>' with keys from %s (e.g. keypad 4711#)" % KEYPAD_KEYS)
+        return "keypad", (args[0],)
+    if verb == "power":
+        if [x.lower() for x in args] != ["cut"]:
+            err("expected 'power cut'")
+        return "power", ()
+    if verb == "battery":
+        if len(args) != 1:
+            err("expected 'battery <mV>' (the battery's voltage from now on, e.g. battery 3400)")
+        return "battery", (_int(args[0], "battery", 0, 20000, err),)
+    if verb == "bundle":
+        if len(args) != 1:
+            err("expected 'bundle <file>' (a bundle file, relative to the scenario)")
+        return "bundle", (args[0],)
     if verb == "revoke":
         if len(args) != 2:
             err("expected 'revoke <kind> <ident>'")
@@ -568,7 +602,56 @@ def _action(tok, raw, err, scn=None):
         text = text.split(None, 3)[3] if len(text.split(None, 3)) == 4 else ""
         return "say", (text,)
     err("unknown action %s (door, force door open, button, turn, jam, unjam, card, tap, reader, remote, "
-        "set, calibrate, enroll, revoke, reboot, repair, say)" % show(tok[0]))
+        "set, calibrate, enroll, revoke, clock set, pin, keypad, battery, bundle, power cut, reboot, "
+        "repair, say)" % show(tok[0]))
+
+
+KEYPAD_KEYS = "0123456789*#"
+_KEY_OPTIONS = ("days", "window", "from", "until", "uses", "schedule")
+
+
+def _key_options(kind, ident, args, err):
+    """key / enroll options -> doorkit.keybook.validity keywords (checked now)."""
+    from doorkit.keybook import validity, KeyError_
+    opts = {}
+    for a in args:
+        if a.lower() in ("off", "disabled"):
+            opts["enabled"] = False
+            continue
+        k, eq, v = a.partition("=")
+        if not eq or k not in _KEY_OPTIONS:
+            err("key option %s: use %s=<value> or off" % (show(a), "=, ".join(_KEY_OPTIONS)))
+        if ("start" if k == "from" else k) in opts:
+            err("key option %s is given twice" % k)
+        opts["start" if k == "from" else k] = v
+    try:
+        validity(**opts)
+    except KeyError_ as e:
+        err("key %s %s: %s" % (kind, ident, e))
+    from lockctl.keystore import ident_bytes
+    try:
+        ident_bytes(kind_code(kind), ident.upper() if kind != "pin" else ident)
+    except ValueError as e:
+        err("key %s %s: %s" % (kind, ident, e if kind == "pin" else "not hex (an even number of 0-9, A-F)"))
+    return opts
+
+
+def _clock(text, err):
+    """'2026-12-02T09:00+09:00' / '...Z' (a time zone is required) -> Unix s; 'unset' -> None."""
+    import datetime
+    if text.lower() == "unset":
+        return None
+    try:
+        d = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        d = None
+    if d is None or d.tzinfo is None:
+        err("a clock time is ISO 8601 with its zone, e.g. 2026-12-02T09:00+09:00 or 2026-12-02T00:00Z, not %s"
+            % show(text))
+    t = int(d.timestamp())
+    if not 946684800 <= t < 2 ** 32:
+        err("clock %s: outside 2000..2106" % text)
+    return t
 
 
 def _kind(name, err):
@@ -626,7 +709,7 @@ def start(scn, verbose=False, mode="exact", fine_ms=5, seed=None, on_output=None
     The Result is there from the start, so a caller interrupted in finish() still has the log so far."""
     try:
         door = VirtualDoor(seed=scn.seed if seed is None else seed, config=dict(scn.config) or None,
-                           calibration=scn.calibration, keys=scn.keys, bolt=scn.bolt, door=scn.door,
+                           calibration=scn.calibration, keys=scn.keys, bolt=scn.bolt, door=scn.door, clock=scn.clock,
                            mode=mode, fine_ms=fine_ms, start=False, nfc=scn.nfc, **scn.world)
     except ValueError as e:  # parse() checks the setup; this is the last line of defence
         raise ScenarioError(scn.path, None, "cannot build the door: %s" % e)
@@ -724,7 +807,23 @@ def _perform(door, act, note, verbose, path):
         elif v == "calibrate":
             door.calibrate(a[0])
         elif v == "enroll":
-            door.enroll(a[0], a[1], a[2])
+            door.enroll(a[0], a[1], a[2], **a[3])
+        elif v == "clock":
+            door.set_clock(a[0])
+        elif v == "keypad":
+            door.keypad_type(a[0])
+        elif v == "power":
+            door.power_cut()
+        elif v == "battery":
+            door.set_battery(a[0])
+        elif v == "bundle":
+            import os
+            p = a[0] if os.path.isabs(a[0]) else os.path.join(os.path.dirname(path), a[0])
+            try:
+                data = open(p, "rb").read()
+            except OSError as e:
+                raise ScenarioError(path, act.line, "bundle %s: cannot read: %s" % (a[0], e.strerror or e))
+            door.install(data)
         elif v == "revoke":
             door.revoke(a[0], a[1])
         elif v == "reboot":

@@ -59,7 +59,7 @@ expect
 
 def test_parse_a_small_scenario():
     scn = parse(MINI, "mini.scn")
-    assert scn.seed == 1 and scn.calibration == "ends" and scn.keys == [("felica", "01", "alice")]
+    assert scn.seed == 1 and scn.calibration == "ends" and scn.keys == [("felica", "01", "alice", {})]
     assert [(a.t, a.verb, a.args, a.line) for a in scn.actions] == [
         (1000, "card", ("felica", "01"), 4), (3000, "door", ("open",), 5), (6000, "door", ("close",), 6)]
     assert scn.until == 12000
@@ -150,7 +150,7 @@ run until +1min
         ("turn", (42.5, 200)), ("jam", (None, 1)), ("jam", (40.0, 3)), ("jam", (None, None)), ("unjam", ()),
         ("card", ("iso14443a", "04A2")), ("remote", ("unlock", "bob")),
         ("set", ({"auto_lock": False, "jam_ms": 900},)), ("calibrate", ("manual",)),
-        ("enroll", ("iso14443a", "99", "carol")), ("revoke", ("iso14443a", "99")), ("reboot", ()), ("repair", ()),
+        ("enroll", ("iso14443a", "99", "carol", {})), ("revoke", ("iso14443a", "99")), ("reboot", ()), ("repair", ()),
         ("say", ("hi",))]
     assert scn.until == 60000
     run(scn)  # and they all run
@@ -192,7 +192,19 @@ BAD = [
     ("bolt sideways\nrun until 1s\n", 1, "bolt must be locked, unlocked or an angle"),
     ("door ajar\nrun until 1s\n", 1, "expected 'door open' or 'door closed'"),
     ("calibrated maybe\nrun until 1s\n", 1, "calibrated takes yes, no or <lock>,<unlock>"),
-    ("key felica 01\nrun until 1s\n", 1, "expected 'key <kind> <ident> <user>'"),
+    ("key felica 01\nrun until 1s\n", 1, "expected 'key <kind> <ident> <user>"),
+    ("key felica 0G x\nrun until 1s\n", 1, "key felica 0G: not hex"),
+    ("key pin 12 x\nrun until 1s\n", 1, "key pin 12: a PIN is 4 to 8 digits"),
+    ("key pin 1234 x days=funday\nrun until 1s\n", 1, "days are mon..sun"),
+    ("key pin 1234 x window=9-5\nrun until 1s\n", 1, "a window is HH:MM-HH:MM"),
+    ("key pin 1234 x color=red\nrun until 1s\n", 1, "key option 'color=red'"),
+    ("clock tomorrow\nrun until 1s\n", 1, "a clock time is ISO 8601 with its zone"),
+    ("clock 2026-12-02T09:00\nrun until 1s\n", 1, "a clock time is ISO 8601 with its zone"),
+    ("at 1s pin 12ab\nrun until 1s\n", 1, "expected 'pin <digits>'"),
+    ("at 1s keypad 12x\nrun until 1s\n", 1, "expected 'keypad <keys>'"),
+    ("at 1s power off\nrun until 1s\n", 1, "expected 'power cut'"),
+    ("at 1s battery lots\nrun until 1s\n", 1, "battery"),
+    ("at 1s clock unset\nrun until 1s\n", 1, "'clock unset' is a setup line"),
     ("key felica 01 a\nkey felica 01 b\nrun until 1s\n", 2, "already enrolled"),
     ("at 1s door wobble\nrun until 1s\n", 1, "expected 'door open', 'door close'"),
     ("at 1s force window open\nrun until 1s\n", 1, "expected 'force door open'"),
@@ -209,7 +221,7 @@ BAD = [
     ("at 1s set\nrun until 1s\n", 1, "set needs at least one key=value"),
     ("at 1s set relock_ms=5\nrun until 1s\n", 1, "relock_ms must be in 1000..3600000"),
     ("at 1s calibrate twice\nrun until 1s\n", 1, "expected 'calibrate auto|manual|mark|cancel'"),
-    ("at 1s enroll a b\nrun until 1s\n", 1, "expected 'enroll <kind> <ident> <user>'"),
+    ("at 1s enroll a b\nrun until 1s\n", 1, "expected 'enroll <kind> <ident> <user>"),
     ("at 1s revoke a\nrun until 1s\n", 1, "expected 'revoke <kind> <ident>'"),
     ("at 1s\nrun until 1s\n", 1, "expected 'at <time> <action>'"),
 ]
@@ -233,7 +245,7 @@ def test_an_action_the_lock_refuses_at_run_time_names_its_line():
 
 
 def test_enrolling_twice_at_run_time_is_refused():
-    text = "key felica b c\nat 1s enroll felica b d\nrun until 2s\n"
+    text = "key felica 0B c\nat 1s enroll felica 0b d\nrun until 2s\n"
     with pytest.raises(ScenarioError) as ei:
         run(parse(text, "k.scn"))
     assert "k.scn:2:" in str(ei.value) and "already registered" in str(ei.value)

@@ -792,10 +792,14 @@ class LockCore:
     def _on_battery(self, level, mv):
         if level == self.battery:
             return
+        was = self.battery
         self.battery = level
         self._log(LOG_BATTERY, (level, mv), None)
         if level != BATT_OK:
             self._show(IND_BATTERY)
+        elif (was == BATT_CRITICAL and self.mode == _M_UNLOCKED and self.cfg["auto_lock"] and not self.door_open
+              and self.door_known and not self.deadline(T_AUTOLOCK)):
+            self._arm_relock("relock_ms", SRC_RELOCK)  # the lock a critical battery refused, at last
 
     def _on_remote(self, cmd, user):
         self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)

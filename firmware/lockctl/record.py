@@ -80,7 +80,7 @@ def _arg_text(code, arg):
     if code == C.LOG_BUNDLE:
         return "v%d %d" % (arg[0], arg[1])
     if code == C.LOG_CLOCK_SET:
-        return "%d@%d" % (arg[0], arg[1])
+        return "%s@%d" % (utc_text(arg[0]), arg[1])
     if code == C.LOG_STORE_FAULT:
         return "%s %d" % (_name(STORE_NAMES, arg[0]), arg[1])
     if code in (C.LOG_REFUSED, C.LOG_DENIED, C.LOG_RETRY, C.LOG_ABORT, C.LOG_CAL_FAIL, C.LOG_BUNDLE_REFUSED):
@@ -88,10 +88,18 @@ def _arg_text(code, arg):
     return str(arg)
 
 
+def utc_text(unix):
+    """Unix seconds -> '2026-12-04T00:36:00Z'."""
+    from lockctl.schedule import civil_from_days
+    d, s = divmod(unix, 86400)
+    y, m, dd = civil_from_days(d)
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, dd, s // 3600, s // 60 % 60, s % 60)
+
+
 def who_text(who, names=None):
     """names: user index -> name (the host's join), or None to show the index."""
-    if type(who) is tuple:  # a credential: (kind, ident)
-        return "%s:%s" % (kind_name(who[0]), who[1])
+    if type(who) is tuple:  # a credential: (kind, ident); a PIN's ident is never kept
+        return "%s:%s" % (kind_name(who[0]), who[1]) if who[1] else kind_name(who[0])
     if names is not None and who in names:
         return names[who]
     return str(who)

@@ -94,6 +94,7 @@ class App:
         self._fault_key = None  # (code, kind) of the last FAULT logged, and when
         self._fault_t = 0
         self._prev_fault = None  # when the fault before the current one came
+        self._in_fault = False  # fault() is rebuilding the core (a fault meanwhile is only counted)
 
     def add_port(self, port):
         """Another input source (keypad, network link): polled after the board's own inputs."""
@@ -316,6 +317,8 @@ class App:
         not keep the knob braked. It never raises: the loop must go on whatever happens here."""
         self.faults += 1
         self.last_fault = exc
+        if self._in_fault:
+            return  # a fault while a fault's rebuild resyncs the ports: counted, no second rebuild
         prev = self._prev_fault
         self._prev_fault = now_ms
         try:
@@ -339,6 +342,7 @@ class App:
             resume = (old.alarm is True, old.state == JAMMED, prev is None or now_ms - prev >= FAULT_RETRY_MS)
         except Exception:
             resume = (False, False, False)  # what the old core said cannot be trusted
+        self._in_fault = True
         try:
             if not resume[0]:
                 self.signals.show(IND_CLEAR, self._ticks(now_ms))
@@ -354,6 +358,7 @@ class App:
                 self.core.boot(now_ms, None, False)
             except Exception:
                 pass
+        self._in_fault = False
 
     def busy(self):
         """True while an input must be sampled every few ms: a contact settling, the motor running,

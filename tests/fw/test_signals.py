@@ -82,7 +82,7 @@ def test_clear_without_an_alarm_stops_any_pattern():
 
 def test_bad_indication_is_refused():
     sig, led, buz = make()
-    for bad in (0, 8, -1, None, True, "ok", 1.0):
+    for bad in (0, 9, -1, None, True, "ok", 1.0):
         raises(ValueError, sig.show, bad, 0)
     assert not sig.ind.busy and led.writes == [0] and buz.history == [0]
 
@@ -112,3 +112,15 @@ def test_signals_poll_does_not_allocate():
 
     used = alloc_bytes(loop)
     assert used is None or used == 0, used
+
+
+def test_low_battery_plays_its_pattern_once():
+    from lockctl.codes import IND_BATTERY
+    sig, led, buz = make()
+    sig.show(IND_BATTERY, 0)
+    assert sig.ind.busy and not sig.alarm
+    t = 0
+    while sig.ind.busy and t < 5000:
+        t += 10
+        sig.poll(t)
+    assert 1000 <= t <= 1100 and not sig.ind.busy  # 400 + 200 + 400 ms, then silence
