@@ -73,6 +73,33 @@ class Storage:
             self.tally.set(T_PIN_FAILS, b"", n)
 
 
+def read_identity(path="/door.json"):
+    """(door_id bytes, secret bytes) from the provisioned identity file (JSON: {"door_id": text,
+    "secret": hex of 32 bytes}), or None for a door nobody provisioned (or a file that does not
+    parse: the lock then opens with no credential, the button and the knob still work)."""
+    import json
+    from binascii import unhexlify
+    try:
+        with open(path) as f:
+            d = json.load(f)
+        door, secret = d["door_id"].encode(), unhexlify(d["secret"])
+    except Exception:
+        return None
+    if not door or len(secret) < 16:
+        return None
+    return door, secret
+
+
+def board_partitions(esp32):
+    """The ("keys", "log") data partitions of the partition plan on the board (esp32.Partition),
+    None for one the partition table does not have."""
+    out = []
+    for label in ("keys", "log"):
+        found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
+        out.append(found[0] if found else None)
+    return out
+
+
 def _code(e):
     """An int for a STORE_FAULT record: the errno of an OSError, else -1."""
     a = getattr(e, "args", None)

@@ -1,14 +1,15 @@
 # firmware/lockshell/board.py's pin map composes the real drivers (and the PN532 reader) from `machine`
 # classes; here a fake machine records what was built. Runs on both runtimes.
 from fakes import FakePWM, FakeADC
-from lockshell.board import make_board, MOTOR_A, MOTOR_B, DOOR_REED, BUTTON, NFC_UART, NFC_TX, NFC_RX
+from lockshell.board import (make_board, MOTOR_A, MOTOR_B, DOOR_REED, BUTTON, NFC_UART, NFC_TX, NFC_RX, KP_ROWS,
+                             KP_COLS, BATT_ADC)
 
 
 def test_board_composition_from_machine():
     made = {}
 
     class Pin:
-        IN, OUT, PULL_UP = 1, 2, 3
+        IN, OUT, PULL_UP, OPEN_DRAIN = 1, 2, 3, 4
 
         def __init__(self, n, mode=None, pull=None, value=None):
             self.n = n
@@ -60,3 +61,10 @@ def test_board_composition_from_machine():
     assert b.button.value is False  # pull-up, not pressed
     assert made[("pwm", MOTOR_A)].duty == 0 and made[("pwm", MOTOR_B)].duty == 0
     assert b.position.read() == 1000
+    assert b.keypad is None and b.battery is None  # only when asked for
+    kb = make_board(machine, 0, nfc=False, keypad=True, battery=True)
+    assert kb.keypad is not None and kb.battery is not None
+    for n in KP_ROWS:
+        assert made[n].v == 1  # rows idle high: no key reads pressed
+    assert all(n in made for n in KP_COLS) and BATT_ADC in made
+    assert kb.keypad.step(0) is None  # nothing pressed
