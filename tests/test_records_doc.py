@@ -75,4 +75,4 @@ def test_reader_error_codes():
 
 
 def test_the_format_is_versioned():
-    assert C.RECORD_VERSION == 1 and "record format version %d" % C.RECORD_VERSION in open(DOC).read()
+    assert C.RECORD_VERSION == 2 and "record format version %d" % C.RECORD_VERSION in open(DOC).read()

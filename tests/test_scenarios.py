@@ -141,6 +141,12 @@ at 0 revoke iso14443a 99
 at 0 reboot
 at 0 repair
 at 0 say hi
+at 0 enroll pin 4711 dave days=sat,sun window=22:00-06:00 from=2026-01-01 uses=3
+at 0 clock set 2026-12-04T09:00+09:00
+at 0 pin 4711
+at 0 keypad 12*4711#
+at 0 battery 3400
+at 0 power cut
 run until +1min
 """
     scn = parse(text)
@@ -151,7 +157,11 @@ run until +1min
         ("card", ("iso14443a", "04A2")), ("remote", ("unlock", "bob")),
         ("set", ({"auto_lock": False, "jam_ms": 900},)), ("calibrate", ("manual",)),
         ("enroll", ("iso14443a", "99", "carol", {})), ("revoke", ("iso14443a", "99")), ("reboot", ()), ("repair", ()),
-        ("say", ("hi",))]
+        ("say", ("hi",)),
+        ("enroll", ("pin", "4711", "dave", {"days": "sat,sun", "window": "22:00-06:00", "start": "2026-01-01",
+                                            "uses": "3"})),
+        ("clock", (1796342400,)), ("keypad", ("4711#",)), ("keypad", ("12*4711#",)), ("battery", (3400,)),
+        ("power", ())]
     assert scn.until == 60000
     run(scn)  # and they all run
 
@@ -242,6 +252,23 @@ def test_an_action_the_lock_refuses_at_run_time_names_its_line():
     with pytest.raises(ScenarioError) as ei:
         run(parse(text, "rt.scn"))
     assert str(ei.value).startswith("rt.scn:2: at 1000, set min_span=5000: refused: min_span above")
+
+
+def test_a_bundle_file_is_installed_and_a_forged_one_refused(tmp_path):
+    from doorkit.keybook import KeyBook
+    from sim.board import SECRET, DOOR_ID
+    book = KeyBook(SECRET, DOOR_ID)
+    book.add("felica", "0B", "zoe")
+    (tmp_path / "good.dkb").write_bytes(book.bundle())
+    (tmp_path / "forged.dkb").write_bytes(KeyBook(b"x" * 32, DOOR_ID).bundle())
+    (tmp_path / "s.scn").write_text("calibrated yes\nat 1s bundle forged.dkb\nat 2s bundle good.dkb\n"
+                                    "at 3s card felica 0B\nat 5s bundle good.dkb\nrun until 8s\n")
+    res = run(scenario.load(str(tmp_path / "s.scn")))
+    assert [x.split(" ", 1)[1] for x in res.log[:5]] == [
+        "BOOT locked #1", "BUNDLE_REFUSED bad-signature", "BUNDLE v1 1", "UNLOCK felica 1", "BUNDLE_REFUSED old-version"]
+    with pytest.raises(ScenarioError) as ei:
+        run(parse("at 1s bundle /nonexistent.dkb\nrun until 2s\n", "b.scn"))
+    assert str(ei.value).startswith("b.scn:1: bundle /nonexistent.dkb: cannot read")
 
 
 def test_enrolling_twice_at_run_time_is_refused():

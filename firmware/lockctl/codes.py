@@ -8,7 +8,7 @@
 # record's layout changes.
 from micropython import const
 
-RECORD_VERSION = const(1)
+RECORD_VERSION = const(2)
 
 # --- lock states (LockCore.state; BOOT records carry one) ---------------------------------------
 UNCALIBRATED = const(0)
