@@ -414,3 +414,18 @@ def test_scrolled_back_past_what_is_kept_the_view_stays_full(monkeypatch):
     i = next(i for i, x in enumerate(t) if x.startswith(" --- event log"))
     shown = [x[1:] for x in t[i + 1:]]
     assert len(shown) == s.page and shown == list(s.lines)[:s.page]
+
+
+def test_keypad_clock_and_power_cut_keys_replay_to_the_same_log(tmp_path):
+    s = simui.Session(seed=4)
+    for k, ms in [("k", 13000), ("K", 3000), ("t", 500), ("P", 1000), ("k", 3000)]:
+        assert s.key(k)
+        s.advance(ms)
+    log = log_of(s)
+    body = [x.split(" ", 1)[1] for x in log]
+    assert "UNLOCK pin frank" in body and "DENIED unknown pin" in body
+    assert any(x.startswith("CLOCK_SET ") for x in body) and "BOOT locked #2" in body
+    assert all(simui.PIN not in x and simui.WRONG_PIN not in x for x in log)  # no PIN in the log
+    scn, res = replay(s, tmp_path)
+    assert res.ok, res.report()
+    assert res.log == log

@@ -30,6 +30,7 @@ TAPS = {
     "6": ("phone", "erin", "erin's phone (challenge-response)"),
 }
 REMOTE_USER = "bob"
+PIN_USER, PIN, WRONG_PIN = "frank", "4711", "0000"  # frank's keypad PIN, and one nobody has
 
 # the help, as it is drawn: rows of (key, what it does); every row fits 80 columns
 HELP_ROWS = [
@@ -40,7 +41,8 @@ HELP_ROWS = [
     [("    ", ""), ("6", "erin's phone"), ("d", "reader dead/alive"), ("j", "jam/unjam"), ("r", "repair strike")],
     [("L/U", "remote lock/unlock"), ("a", "auto-lock"), ("p", "button-unlock"), ("C", "calibrate"),
      ("R", "reboot")],
-    [("+/-", "speed"), ("[ ]", "PgUp/PgDn scroll log"), ("s", "save as .scn"), ("q", "quit")],
+    [("k/K", "keypad PIN right/wrong"), ("t", "set clock to now"), ("P", "power cut"), ("+/-", "speed")],
+    [("[ ]", "PgUp/PgDn scroll log"), ("s", "save as .scn"), ("q", "quit")],
 ]
 
 
@@ -56,7 +58,8 @@ HELP = ["".join(t for t, _ in help_segments(row)) for row in HELP_ROWS]
 # every key the door knows -> the help label it is listed under
 KEYS = {"o": "o", "c": "c", "F": "F", "b": "b", "l": "l/u", "u": "l/u", "d": "d", "j": "j", "r": "r",
         "L": "L/U", "U": "L/U", "a": "a", "p": "p", "C": "C", "R": "R", "+": "+/-", "=": "+/-", "-": "+/-",
-        "[": "[ ]", "]": "[ ]", "PGUP": "[ ]", "PGDN": "[ ]", "HOME": "[ ]", "END": "[ ]", "s": "s", "q": "q"}
+        "[": "[ ]", "]": "[ ]", "PGUP": "[ ]", "PGDN": "[ ]", "HOME": "[ ]", "END": "[ ]", "s": "s", "q": "q",
+        "k": "k/K", "K": "k/K", "t": "t", "P": "P"}
 KEYS.update((k, k) for k in TAPS)
 
 # log record names by how they are shown
@@ -92,7 +95,7 @@ def make_door(seed=0):
 def door_keys():
     """The enrolled keys of the interactive door: the cards of TAPS that have a user."""
     from doorkit.sim.board import NFC_CARDS
-    return [NFC_CARDS[name][1] + (user,) for name, user, _ in TAPS.values() if user]
+    return [NFC_CARDS[name][1] + (user,) for name, user, _ in TAPS.values() if user] + [("pin", PIN, PIN_USER)]
 
 
 def _secs(ms):
@@ -207,6 +210,17 @@ class Session:
             self._act("calibrate auto", lambda: d.calibrate("auto"), "auto calibration started", lock_facing=True)
         elif ch == "R":
             self._act("reboot", d.reboot, "rebooted")
+        elif ch in ("k", "K"):
+            pin = PIN if ch == "k" else WRONG_PIN
+            self._act("pin %s" % pin, lambda: d.keypad_type(pin + "#"),
+                      "%s typed on the keypad" % ("%s's PIN" % PIN_USER if ch == "k" else "a wrong PIN"))
+        elif ch == "t":
+            import datetime
+            now = int(time.time())
+            iso = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._act("clock set %s" % iso, lambda: d.set_clock(now), "clock set to %s" % iso)
+        elif ch == "P":
+            self._act("power cut", d.power_cut, "power cut: RAM and the clock are lost, the flash keeps the log")
         elif ch == "r":
             if not st["strike_broken"]:
                 self.say("the strike is not broken: nothing to repair", "warn")
