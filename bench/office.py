@@ -414,7 +414,21 @@ def run(seed=1, days=30, staff=150):
                   "angle": round(w.angle, 1), "legs": (w.pwm_a.duty_u16(), w.pwm_b.duty_u16())},
         "final_sane": sane,
         "last_log": [format_record(r) for r in d.app.log[-4:]],
+        "flash": flash_figures(d),
     }
+
+
+def flash_figures(d):
+    """What the month did to the simulated flash (the event log and tally): appends, programs,
+    erases per 100 records, records dropped by the full ring (nothing is acknowledged here)."""
+    log, dev = d.storage.log, d.flash.dev
+    appended = d.app.sinks[0].appended if d.app.sinks else 0
+    for s in d.app.sinks:
+        if hasattr(s, "appended"):
+            appended = s.appended
+    return {"records_on_flash": appended, "bytes_per_record": 20, "programs": dev.programs,
+            "erases": dev.erases, "erases_per_100_records": round(100.0 * dev.erases / max(1, appended), 3),
+            "ring_capacity": log.capacity, "dropped": log.dropped, "max_block_wear": max(dev.wear)}
 
 
 def report(r):
@@ -434,6 +448,11 @@ def report(r):
         print("  STUCK " + s)
     print("  final: %s -> %s; last log: %s" % (r["final"], "sane" if r["final_sane"] else "NOT SANE",
                                                 " | ".join(r["last_log"])))
+    f = r["flash"]
+    print("  flash: %d records appended (20 B each), %d programs, %d erases = %.3f erases per 100 records; "
+          "ring holds %d, dropped %d unacknowledged (oldest first); max erases of one block %d"
+          % (f["records_on_flash"], f["programs"], f["erases"], f["erases_per_100_records"], f["ring_capacity"],
+             f["dropped"], f["max_block_wear"]))
 
 
 def main(argv):
