@@ -95,6 +95,7 @@ class App:
         self._fault_t = 0
         self._prev_fault = None  # when the fault before the current one came
         self._in_fault = False  # fault() is rebuilding the core (a fault meanwhile is only counted)
+        self._bundle = None  # the key store Installer of a bundle being fed
 
     def add_port(self, port):
         """Another input source (keypad, network link): polled after the board's own inputs."""
@@ -124,37 +125,87 @@ class App:
             self.clock.set(unix)
         self.feed(now_ms, EV_CLOCK, unix)
 
-    def install_bundle(self, now_ms, chunks):
-        """Install a key bundle from chunks (an iterable of byte strings: the 104-byte header first,
-        then the body in any pieces), streamed into the key store's spare slot. -> (version, None)
-        or (None, reason); BUNDLE or BUNDLE_REFUSED is logged either way. Nothing changes unless
-        the whole bundle checks out. (The flash writes run here: the caller does not poll the lock
-        meanwhile; the simulator runs it between two polls.)"""
-        from lockctl.bundle import BundleError, HEADER
-        keys = self.keys
+    def bundle_begin(self, now_ms, header):
+        """Start installing a key bundle: its 104-byte header is checked (door, signature, version,
+        room) before anything is written. -> True, or False when it is refused (BUNDLE_REFUSED is
+        logged). Then bundle_feed() each piece of the body as it arrives and bundle_end(). The lock
+        goes on between the pieces: a piece of 4 KB or less writes at most one flash block (an
+        erase and a program: tens of ms on the board), so button egress, the door and auto-lock are
+        served all through a 100,000-credential install."""
+        from lockctl.bundle import BundleError
+        self._bundle = None
         try:
-            it = iter(chunks)
-            head = b""
-            while len(head) < HEADER:
-                head += next(it)
-            inst = keys.begin(head[:HEADER])
-            if len(head) > HEADER:
-                inst.feed(head[HEADER:])
-            for c in it:
-                inst.feed(c)
+            self._bundle = self.keys.begin(header)
+        except BundleError as e:
+            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
+            return False
+        except Exception as e:  # a flash that cannot be written: the installed version stays
+            return self._bundle_failed(now_ms, e)
+        return True
+
+    def bundle_feed(self, now_ms, chunk):
+        """One piece of the body. -> True, or False when the bundle is refused (logged; the rest of
+        it is ignored, the installed version stays)."""
+        from lockctl.bundle import BundleError
+        if self._bundle is None:
+            return False
+        try:
+            self._bundle.feed(chunk)
+        except BundleError as e:
+            self._bundle = None
+            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
+            return False
+        except Exception as e:
+            return self._bundle_failed(now_ms, e)
+        return True
+
+    def bundle_end(self, now_ms):
+        """The whole body was fed: check and commit. -> (version, None) or (None, reason)."""
+        from lockctl.bundle import BundleError
+        inst, self._bundle = self._bundle, None
+        if inst is None:
+            return None, R_CORRUPT
+        try:
             version = inst.finish()
         except BundleError as e:
             self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
             return None, e.reason
-        except StopIteration:
-            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+        except Exception as e:
+            self._bundle_failed(now_ms, e)
             return None, R_CORRUPT
-        except Exception as e:  # a flash write failed: the installed version stays
-            self.last_fault = e
-            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
-            return None, R_CORRUPT
-        self._record((now_ms, LOG_BUNDLE, (version, len(keys)), None))
+        self._record((now_ms, LOG_BUNDLE, (version, len(self.keys)), None))
         return version, None
+
+    def _bundle_failed(self, now_ms, e):
+        self._bundle = None
+        self.last_fault = e
+        self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+        return False
+
+    def install_bundle(self, now_ms, chunks):
+        """A whole bundle from chunks (an iterable of byte strings: any pieces, the header may be
+        split too) in one call: bundle_begin / bundle_feed / bundle_end. -> (version, None) or
+        (None, reason). (The simulator uses it between two polls; a board feeds the pieces as they
+        arrive instead.)"""
+        from lockctl.bundle import HEADER
+        head = b""
+        it = iter(chunks)
+        for c in it:
+            head += bytes(c)
+            if len(head) >= HEADER:
+                break
+        if len(head) < HEADER:
+            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+            return None, R_CORRUPT
+        if not self.bundle_begin(now_ms, head[:HEADER]):
+            return None, self.log[-1][2] if self.log and self.log[-1][1] == LOG_BUNDLE_REFUSED else R_CORRUPT
+        rest = head[HEADER:]
+        if rest and not self.bundle_feed(now_ms, rest):
+            return None, self.log[-1][2]
+        for c in it:
+            if not self.bundle_feed(now_ms, c):
+                return None, self.log[-1][2]
+        return self.bundle_end(now_ms)
 
     def _load(self):
         """(config, calibration, bad) from the store: each stored setting that no longer validates
