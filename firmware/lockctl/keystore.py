@@ -340,6 +340,7 @@ class Installer:
         self.blocks = 0  # data blocks written
         self.total = 0
         self.last = None  # last key written (strictly ascending)
+        self.dlast = None  # last key of a delta entry (the entries too are strictly ascending)
         self.profiles = bytearray(nprof * B.PROFILE)
         self.pgot = 0
         self.ent = bytearray(self.esize)
@@ -425,6 +426,9 @@ class Installer:
             return
         op = e[0]
         key = bytes(e[1:1 + KEY])
+        if self.dlast is not None and key <= self.dlast:
+            raise B.BundleError(R_CORRUPT, "bundle entries out of order")
+        self.dlast = key
         o = self._copy_old_below(key)
         if op == B.OP_ADD:
             if o >= 0:
