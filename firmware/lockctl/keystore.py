@@ -368,6 +368,9 @@ class Installer:
         if self.last is not None and k <= self.last:
             raise B.BundleError(R_CORRUPT, "bundle entries out of order")
         self.last = bytes(k)
+        if rec[o + 13] >= self.nprof:  # (also the old records a delta keeps: its table replaces theirs)
+            raise B.BundleError(R_CORRUPT, "a credential names profile %d, the bundle has %d"
+                                % (rec[o + 13], self.nprof))
         n = self.nout
         if not n and self.blocks * KEY >= len(self.index):
             raise B.BundleError(R_NO_ROOM, "more credentials than the key store holds")
