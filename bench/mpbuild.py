@@ -37,7 +37,7 @@ def micropython_version():
     return subprocess.run([micropython_binary(), "-c", code], capture_output=True, text=True).stdout.strip()
 
 
-MP_MODULES = ("core_events.py", "minidoor.py", "heap.py", "idle.py", "powercut.py")  # the bench files in the MicroPython subset
+MP_MODULES = ("core_events.py", "minidoor.py", "heap.py", "idle.py", "powercut.py", "keystore.py")  # the bench files in the MicroPython subset
 FAKES = ("fakes.py", "pn532fakes.py")  # fake pins and a scripted PN532 from tests/fw
 
 

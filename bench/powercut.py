@@ -2,12 +2,13 @@
 #
 #   .venv/bin/python bench/powercut.py                     # both runtimes (MicroPython first)
 #   .venv/bin/python bench/powercut.py --micropython       # or --cpython; --cuts N (per runtime), --seed S
-#   .venv/bin/python bench/powercut.py --sweeps settings   # which sweeps (comma separated; all by default)
+#   .venv/bin/python bench/powercut.py --sweeps settings   # which sweeps (comma separated; all by default:
+#                                                          # settings, keystore_full, keystore_delta)
 #
 # A sweep is a function here: sweep_NAME(tally, g, cuts) runs power-cut sweeps (sim.powercut.sweep_from)
-# until about `cuts` cuts were made and counts them in `tally` (a Tally: cuts, program / erase cuts,
-# and the labels its check returns). SWEEPS names them; add the key store's bundle installs (full
-# and delta), event log appends, log wrap and cursor updates the same way.
+# until about `cuts` cuts were made (--cuts times the kind's SHARE) and counts them in `tally` (a
+# Tally: cuts, program / erase cuts, and the labels its check returns). SWEEPS names them; add event
+# log appends, log wrap and cursor updates the same way.
 #
 # settings: JsonStore (firmware/lockshell/store.py) on littlefs (os.VfsLfs2 in the unix port, the
 # board's filesystem; littlefs-python on CPython) over a NorFlash of BLOCKS blocks. One device lives
@@ -225,13 +226,256 @@ def sweep_settings(tally, g, cuts):
     return {"blocks": BLOCKS, "wear_max": max(dev.wear), "wear_min": min(dev.wear), "wear": list(dev.wear)}
 
 
-SWEEPS = (("settings", sweep_settings),)
+# ---------------------------------------------------------------------- key store (bundle installs)
+# KeyStore (firmware/lockctl/keystore.py) on a raw NorFlash of KS_BLOCKS blocks (two slots of a header
+# and 3 data blocks: 765 credentials). One device lives through a long history of bundle installs
+# (random full bundles of 0..765 cards drawn from a pool of KS_POOL, random deltas of adds, removes
+# and changes against what is installed); each swept install (a full bundle for keystore_full, a delta
+# for keystore_delta) is cut at every write op with the keeps, between swept installs a few go
+# through uncut (of either kind), now and then the flash starts blank again. After every cut the next
+# boot mounts a KeyStore and compares its version, every record in order and a sample of lookups with
+# the old and the new version; an old store takes the same bundle again (the install retried after the
+# reboot), a new one refuses it as a replay. Counted labels: old / new (anything else fails the
+# sweep), retried, replay_refused. A key store cut costs about as much as a settings one (the check
+# installs the bundle again), so these kinds run SHARE of the cuts.
+KS_BLOCKS = 8
+KS_POOL = 1200
+KS_GAP = 3
+KS_SAMPLE = 12  # lookups checked after each cut
+KS_SECRET = b"bench-powercut-door-secret-01234"
+KS_DOOR = b"bench-pcut"
+
+
+class _KsCards:
+    """The keyed hashes of card numbers 0..KS_POOL-1 (each computed once: a record is then one pack())."""
+
+    def __init__(self):
+        from lockctl import keystore as K
+        from lockctl.codes import KIND_ISO14443A
+        self.K = K
+        self.kind = KIND_ISO14443A
+        keys = bytearray(KS_POOL * 6)
+        for i in range(KS_POOL):
+            keys[i * 6:i * 6 + 6] = K.cred_key(KS_SECRET, KIND_ISO14443A, self.ident(i))
+            if i % 32 == 31:
+                gc.collect()
+        self.keys = bytes(keys)
+
+    def ident(self, i):
+        return "%08X" % (i * 7919)
+
+    def rec(self, i, user):
+        return self.K.pack(self.keys[i * 6:i * 6 + 6], user, kind=self.kind)
+
+    def records(self, model):
+        out = []
+        for i in model:
+            out.append(self.rec(i, model[i]))
+        out.sort()
+        return out
+
+
+def _ks_full(g, cap):
+    """A random set of cards: {card number: user}."""
+    r = g.below(4)
+    n = g.below(8) if r == 0 else cap - g.below(8) if r == 1 else g.below(cap + 1)
+    model = {}
+    while len(model) < n:
+        model[g.below(KS_POOL)] = g.between(1, (1 << 24) - 1)
+    return model
+
+
+def _ks_delta(g, model, cap):
+    """A random delta against model: -> (ops [(op, card, user)], the model after it)."""
+    from lockctl import bundle as B
+    new = dict(model)
+    ops = []
+    have = list(model)
+    nrem = g.below(min(len(have), 40) + 1)
+    nchg = g.below(min(len(have) - nrem, 40) + 1)
+    for k in range(nrem + nchg):
+        j = g.below(len(have))
+        i = have.pop(j)
+        if k < nrem:
+            ops.append((B.OP_REMOVE, i, model[i]))
+            del new[i]
+        else:
+            u = g.between(1, (1 << 24) - 1)
+            ops.append((B.OP_CHANGE, i, u))
+            new[i] = u
+    nadd = g.below(min(cap - len(new), 60) + 1)
+    tries = 0
+    while nadd and tries < 10 * KS_POOL:
+        tries += 1
+        i = g.below(KS_POOL)
+        if i in new or i in model:
+            continue
+        u = g.between(1, (1 << 24) - 1)
+        ops.append((B.OP_ADD, i, u))
+        new[i] = u
+        nadd -= 1
+    return ops, new
+
+
+def _ks_bundle(cards, kind, version, base, model, ops):
+    from lockctl import bundle as B
+    from lockctl import schedule as S
+    prof = [S.pack_profile(S.P_ALWAYS, 0, 0, 0)]
+    if kind == B.FULL:
+        return B.build(KS_SECRET, KS_DOOR, B.FULL, version, 0, prof, cards.records(model))
+    entries = []
+    for op, i, u in ops:
+        entries.append((op, cards.rec(i, u)))
+    entries.sort(key=lambda e: e[1])
+    return B.build(KS_SECRET, KS_DOOR, B.DELTA, version, base, prof, entries)
+
+
+def _ks_install(store, data, chunk=512):
+    from lockctl import bundle as B
+    mv = memoryview(data)
+    inst = store.begin(mv[:B.HEADER])
+    i = B.HEADER
+    while i < len(mv):
+        inst.feed(mv[i:i + chunk])
+        i += chunk
+    return inst.finish()
+
+
+def _ks_is(store, cards, version, model, recs, sample):
+    from lockctl.codes import R_UNKNOWN
+    if store.version != version or len(store) != len(recs):
+        return False
+    n = 0
+    for r in store.records():
+        if r != recs[n]:
+            return False
+        n += 1
+    if n != len(recs):
+        return False
+    for i in sample:
+        u = model.get(i, 0)
+        if store.check(cards.kind, cards.ident(i), None) != ((u, None) if u else (None, R_UNKNOWN)):
+            return False
+    return True
+
+
+def _ks_checking(cards, old, new, data, g):
+    """old, new: (version, model, records)."""
+    from lockctl import keystore as K
+    from lockctl import bundle as B
+    from lockctl.codes import R_OLD_VERSION
+    sample = list(new[1])[:KS_SAMPLE // 2] + list(old[1])[:KS_SAMPLE // 4]
+    while len(sample) < KS_SAMPLE:
+        sample.append(g.below(KS_POOL))
+
+    def check(dev, k, outcome):
+        labels = []
+        st = K.KeyStore(dev, KS_SECRET, KS_DOOR)
+        if st.error is not None:
+            raise AssertionError("mount: %s" % st.error)
+        if _ks_is(st, cards, old[0], old[1], old[2], sample):
+            labels.append("old")
+            try:
+                install = _ks_install(st, data)
+            except B.BundleError as e:
+                raise AssertionError("the retried install was refused: %s" % e)
+            if install != new[0] or not _ks_is(K.KeyStore(dev.power_cycle(), KS_SECRET, KS_DOOR), cards, new[0],
+                                              new[1], new[2], sample):
+                raise AssertionError("the retried install did not leave the new version")
+            labels.append("retried")
+        elif _ks_is(st, cards, new[0], new[1], new[2], sample):
+            labels.append("new")
+            try:
+                _ks_install(st, data)
+                raise AssertionError("the bundle installed twice")
+            except B.BundleError as e:
+                if e.reason != R_OLD_VERSION:
+                    raise
+            labels.append("replay_refused")
+        else:
+            raise AssertionError("version %d with %d records: neither the old %d (%d) nor the new %d (%d)"
+                                 % (st.version, len(st), old[0], len(old[2]), new[0], len(new[2])))
+        if st.verify():
+            raise AssertionError("a block of the mounted version fails its check")
+        return labels
+    return check
+
+
+def _ks_sweep(tally, g, cuts, swept):
+    from lockctl import keystore as K
+    from lockctl import bundle as B
+    cards = _KsCards()
+    dev = None
+    cap = 0
+    version, model = 0, {}
+    installs = 0
+    while tally.cuts < cuts:
+        if dev is None or g.below(FRESH // 4) == 0:  # a blank flash: the first install ever comes next
+            if dev is None:
+                dev = NorFlash(KS_BLOCKS)
+            dev.cells.erase(0, dev.cells.size)
+            dev = NorFlash(KS_BLOCKS, cells=dev.cells)
+            version, model = 0, {}
+            cap = K.KeyStore(dev, KS_SECRET, KS_DOOR).capacity
+        else:
+            st = K.KeyStore(dev, KS_SECRET, KS_DOOR)
+            for _ in range(g.below(KS_GAP + 1)):  # uncut history between two swept installs
+                v = version + g.between(1, 3)
+                if g.below(2):
+                    ops, new = None, _ks_full(g, cap)
+                    data = _ks_bundle(cards, B.FULL, v, 0, new, None)
+                else:
+                    ops, new = _ks_delta(g, model, cap)
+                    data = _ks_bundle(cards, B.DELTA, v, version, None, ops)
+                _ks_install(st, data)
+                version, model = v, new
+                tally.uncut += 1
+                installs += 1
+        v = version + g.between(1, 3)
+        if swept == B.FULL:
+            new = _ks_full(g, cap)
+            data = _ks_bundle(cards, B.FULL, v, 0, new, None)
+        else:
+            ops, new = _ks_delta(g, model, cap)
+            data = _ks_bundle(cards, B.DELTA, v, version, None, ops)
+        old_t = (version, model, cards.records(model))
+        new_t = (v, new, cards.records(new))
+        snap = None
+        gc.collect()
+        snap = Snapshot(dev)
+
+        def act(d):
+            return _ks_install(K.KeyStore(d, KS_SECRET, KS_DOOR), data)
+        keeps = (0, g.between(1, 67), g.between(68, 400), -1, ALL)
+        tally.add(sweep_from(snap, act, _ks_checking(cards, old_t, new_t, data, g), keeps))
+        dev = snap.restore()  # then the install goes through: the next state
+        act(dev)
+        tally.uncut += 1
+        installs += 1
+        version, model = v, new
+        old_t = new_t = None
+    return {"blocks": KS_BLOCKS, "capacity": cap, "installs": installs, "last_version": version,
+            "wear_max": max(dev.wear), "wear_min": min(dev.wear)}
+
+
+def sweep_keystore_full(tally, g, cuts):
+    return _ks_sweep(tally, g, cuts, 1)  # lockctl.bundle.FULL
+
+
+def sweep_keystore_delta(tally, g, cuts):
+    return _ks_sweep(tally, g, cuts, 2)  # lockctl.bundle.DELTA
+
+
+SWEEPS = (("settings", sweep_settings), ("keystore_full", sweep_keystore_full),
+          ("keystore_delta", sweep_keystore_delta))
+SHARE = {"keystore_full": 0.25, "keystore_delta": 0.25}  # of --cuts (1 for the others)
+
 
 
 # ---------------------------------------------------------------------- run
 def measure(names, cuts, seed):
     out = {"runtime": sys.implementation.name, "version": "%d.%d.%d" % tuple(sys.implementation.version[:3]),
-           "cuts_per_sweep_kind": cuts, "seed": seed}
+           "cuts_per_sweep_kind": cuts, "share": SHARE, "seed": seed}
     g = Lcg(seed)
     total = 0
     t_all = now_ms()
@@ -240,7 +484,7 @@ def measure(names, cuts, seed):
             continue
         t = Tally()
         t0 = now_ms()
-        extra = fn(t, g, cuts)
+        extra = fn(t, g, max(1, int(cuts * SHARE.get(name, 1))))
         t.ms = since_ms(t0)
         r = t.result()
         r.update(extra)

@@ -2,7 +2,7 @@
 command behind each figure. `make bench` runs this; the raw results go to bench/out/results.json.
 While it runs, stderr says which benchmark starts and how long each took.
 
-    .venv/bin/python bench/run_all.py            # full counts (about 4-6 minutes)
+    .venv/bin/python bench/run_all.py            # full counts (about 5-7 minutes)
     .venv/bin/python bench/run_all.py --quick    # smaller counts, same figures (well under a minute)
 """
 import json
@@ -75,7 +75,8 @@ def main(argv):
             ("nfc_poll", "nfc_poll.py", ["--seconds", "10" if quick else "60"]),
             ("idle", "idle.py", ["--minutes", "10" if quick else "60"]),
             ("tap_latency", "tap_latency.py", ["--quick"] + (["--taps", "40"] if quick else [])),
-            ("powercut", "powercut.py", ["--cuts", "2000"] if quick else [])]
+            ("powercut", "powercut.py", ["--cuts", "2000"] if quick else []),
+            ("keystore", "keystore.py", ["--lookups", "1000"] if quick else [])]
     for i, (key, script, args) in enumerate(runs, 1):
         res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
@@ -228,6 +229,12 @@ def main(argv):
               % (x["runtime"], x["version"], name, y["sweeps"], y["uncut_ops"], y["cuts"], y["program_cuts"],
                  y["erase_cuts"], y["cuts_per_s"], y["write_ops_per_op"][0], y["write_ops_per_op"][1],
                  y["write_ops_per_op"][2], fmt_counts(dict(sorted(y["outcomes"].items())))))
+    cmd, r = res["keystore"]
+    w("")
+    w("## Key store at 100 / 10,000 / 100,000 credentials (`%s`)" % cmd)
+    w("")
+    import keystore
+    out.extend(keystore.report_lines(r))
     print("\n".join(out))
 
 

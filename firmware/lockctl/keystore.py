@@ -340,6 +340,7 @@ class Installer:
         self.blocks = 0  # data blocks written
         self.total = 0
         self.last = None  # last key written (strictly ascending)
+        self.dlast = None  # last key of a delta entry (the entries too are strictly ascending)
         self.profiles = bytearray(nprof * B.PROFILE)
         self.pgot = 0
         self.ent = bytearray(self.esize)
@@ -367,6 +368,9 @@ class Installer:
         if self.last is not None and k <= self.last:
             raise B.BundleError(R_CORRUPT, "bundle entries out of order")
         self.last = bytes(k)
+        if rec[o + 13] >= self.nprof:  # (also the old records a delta keeps: its table replaces theirs)
+            raise B.BundleError(R_CORRUPT, "a credential names profile %d, the bundle has %d"
+                                % (rec[o + 13], self.nprof))
         n = self.nout
         if not n and self.blocks * KEY >= len(self.index):
             raise B.BundleError(R_NO_ROOM, "more credentials than the key store holds")
@@ -425,6 +429,9 @@ class Installer:
             return
         op = e[0]
         key = bytes(e[1:1 + KEY])
+        if self.dlast is not None and key <= self.dlast:
+            raise B.BundleError(R_CORRUPT, "bundle entries out of order")
+        self.dlast = key
         o = self._copy_old_below(key)
         if op == B.OP_ADD:
             if o >= 0:
