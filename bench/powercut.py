@@ -57,7 +57,7 @@ from sim.powercut import ALL, LfsVolume, Snapshot, lfs_format, sweep_from
 CUTS = 12000  # per runtime, over all the sweeps run
 SEED = 1
 BLOCKS = 24  # 96 KB of flash
-HEAP = "1m"  # MicroPython: the image and its snapshot (2 x 96 KB) plus littlefs and the store
+HEAP = "2m"  # MicroPython: the images and their snapshots, littlefs and the stores, the log checks' record maps
 GAP = 16  # at most this many uncut saves between two swept ones (wear: metadata compactions, relocations)
 FRESH = 200  # about one history in FRESH swept saves starts on a blank flash
 
@@ -466,9 +466,147 @@ def sweep_keystore_delta(tally, g, cuts):
     return _ks_sweep(tally, g, cuts, 2)  # lockctl.bundle.DELTA
 
 
+# ---------------------------------------------------------------------- event log and tally (raw flash)
+LG_BLOCKS = 6  # 2 tally blocks + a ring of 4 sectors (204 records each): wraps every few hundred appends
+LG_CODES = (2, 3, 7, 8, 9, 18, 22)  # LOCK, UNLOCK, DENIED, DOOR_OPEN, DOOR_CLOSE, CONFIG, CLOCK_SET
+
+
+def _lg_record(g, t):
+    code = LG_CODES[g.below(len(LG_CODES))]
+    if code == 7:
+        return (t, code, 8, (1, "%08X" % g.below(1 << 30)))
+    if code == 18:
+        return (t, code, (2, g.below(600001)), None)
+    if code == 22:
+        return (t, code, (1796000000 + g.below(1000000), t), None)
+    if code in (2, 3):
+        return (t, code, 16 + g.below(3), g.between(1, 100000) if g.below(2) else None)
+    return (t, code, None, None)
+
+
+def _lg_open(d, boot=1):
+    from lockctl.tally import Tally as FlashTally
+    from lockctl.eventlog import EventLog
+    t = FlashTally(d, 0)
+    return t, EventLog(d, t, boot, 2, LG_BLOCKS - 2)
+
+
+def _lg_state(d):
+    """(records {seq: (code, arg, who, t)}, next_seq, cursor) as a fresh mount reads them."""
+    t, log = _lg_open(d)
+    recs = {}
+    last = 0
+    for r in log.records(0):
+        assert r[0] > last, "seqs out of order: %d after %d" % (r[0], last)
+        last = r[0]
+        recs[r[0]] = (r[4], r[5], r[6], r[3])
+    return recs, log.next_seq, log.cursor
+
+
+def _lg_checking(before, rec, kind, ack_to):
+    """A check for one swept operation: an append of rec, or an ack up to ack_to."""
+    old, old_next, old_cursor = before
+
+    def check(dev, k, outcome):
+        recs, nxt, cursor = _lg_state(dev)
+        labels = []
+        dropped = [q for q in old if q not in recs]
+        if dropped:
+            # only an append that opened a sector may drop, and only the oldest records, in one run
+            assert kind == "append", "an ack lost records %s" % dropped[:3]
+            assert max(dropped) < min(q for q in old if q in recs) if len(dropped) < len(old) else True
+            labels.append("oldest sector dropped")
+        for q in old:
+            if q in recs:
+                assert recs[q] == old[q], "record %d changed: %r -> %r" % (q, old[q], recs[q])
+        new = [q for q in recs if q not in old]
+        assert nxt >= old_next, "next seq went back: %d < %d" % (nxt, old_next)
+        if kind == "append":
+            mine = [q for q in new if recs[q][0] == rec[1] and recs[q][3] == rec[0]]
+            assert len(new) <= 2 and all(q >= old_next for q in new), "unexpected records %s" % new
+            if mine:
+                labels.append("new record durable")
+                if type(outcome) is int:
+                    assert outcome == mine[0], "append returned %d, the record is at %d" % (outcome, mine[0])
+            else:
+                assert not isinstance(outcome, int), "append %d returned but its record is gone" % outcome
+                labels.append("append lost with the cut (never acknowledged)")
+        else:
+            assert not new, "an ack added records"
+            assert cursor in (old_cursor, ack_to), "cursor %d, not %d or %d" % (cursor, old_cursor, ack_to)
+            labels.append("cursor new" if cursor == ack_to else "cursor old")
+        # the next boot appends above every seq ever issued
+        t, log = _lg_open(dev, 2)
+        s2 = log.append((0, 8, None, None), 0, False)
+        assert s2 > max(list(recs) + [old_next - 1]), "seq %d repeats" % s2
+        return tuple(labels)
+    return check
+
+
+def _lg_sweep(tally, g, cuts, swept):
+    dev = NorFlash(LG_BLOCKS)
+    t_ms = 0
+    ops = 0
+    while tally.cuts < cuts:
+        if g.below(40) == 0:  # now and then a wiped flash: the ring starts again
+            dev.cells.erase(0, dev.cells.size)
+            dev = NorFlash(LG_BLOCKS, cells=dev.cells)
+        ft, log = _lg_open(dev)
+        for _ in range(g.below(150)):  # uncut history: appends and now and then an ack
+            t_ms += g.between(1, 5000)
+            log.append(_lg_record(g, t_ms), t_ms, False)
+            if g.below(30) == 0 and log.next_seq > 1:
+                log.ack(log.next_seq - 1 - g.below(50))
+            tally.uncut += 1
+        # the swept operation
+        if swept == "wrap":  # fill the head sector so that the swept append opens the next one
+            while log.room > 0:
+                t_ms += 7
+                log.append(_lg_record(g, t_ms), t_ms, False)
+                tally.uncut += 1
+        gc.collect()
+        before = _lg_state(dev)
+        snap = Snapshot(dev)
+        t_ms += g.between(1, 5000)
+        rec = _lg_record(g, t_ms)
+        if swept == "ack":
+            ack_to = max(1, before[1] - 1 - g.below(100))
+            ack_to = max(ack_to, before[2])
+
+            def act(d):
+                ft2, log2 = _lg_open(d)
+                log2.ack(ack_to)
+            check = _lg_checking(before, rec, "ack", ack_to)
+        else:
+            def act(d):
+                ft2, log2 = _lg_open(d)
+                return log2.append(rec, rec[0], False)
+            check = _lg_checking(before, rec, "append", None)
+        keeps = (0, g.between(1, 19), -1, ALL)
+        tally.add(sweep_from(snap, act, check, keeps))
+        dev = snap.restore()
+        act(dev)
+        ops += 1
+    return {"blocks": LG_BLOCKS, "ring_records": (LG_BLOCKS - 3) * 204, "swept_ops": ops}
+
+
+def sweep_log_append(tally, g, cuts):
+    return _lg_sweep(tally, g, cuts, "append")
+
+
+def sweep_log_wrap(tally, g, cuts):
+    return _lg_sweep(tally, g, cuts, "wrap")
+
+
+def sweep_log_ack(tally, g, cuts):
+    return _lg_sweep(tally, g, cuts, "ack")
+
+
 SWEEPS = (("settings", sweep_settings), ("keystore_full", sweep_keystore_full),
-          ("keystore_delta", sweep_keystore_delta))
-SHARE = {"keystore_full": 0.25, "keystore_delta": 0.25}  # of --cuts (1 for the others)
+          ("keystore_delta", sweep_keystore_delta), ("log_append", sweep_log_append), ("log_wrap", sweep_log_wrap),
+          ("log_ack", sweep_log_ack))
+# of --cuts (1 for the others)
+SHARE = {"keystore_full": 0.25, "keystore_delta": 0.25, "log_append": 0.25, "log_wrap": 0.25, "log_ack": 0.25}
 
 
 

@@ -335,6 +335,11 @@ class EventLog:
         return c if c > b else b
 
     @property
+    def room(self):
+        """Appends left in the head sector (0: the next append opens a sector, erasing one)."""
+        return SLOTS - self._pos if self._head >= 0 and self._pos < SLOTS else 0
+
+    @property
     def next_seq(self):
         """No record on flash has this seq or a higher one; the next append gets it (or, when it
         opens a sector, a higher one)."""
