@@ -4,7 +4,6 @@
 MP_HEAP = "96wK"
 from lockctl import bundle as B
 from lockctl import keystore as K
-from lockctl import schedule as S
 from lockctl.codes import (KIND_ISO14443A, KIND_FELICA, KIND_PHONE, KIND_PIN, R_UNKNOWN, R_DISABLED,
                            R_CLOCK_UNSET, R_OLD_VERSION, R_BASE_MISMATCH, R_WRONG_DOOR, R_BAD_SIGNATURE,
                            R_CORRUPT, R_NO_ROOM, R_FORMAT, R_STORE)
