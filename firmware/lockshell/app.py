@@ -112,6 +112,8 @@ class App:
         if fl is not None:
             for f in fl.faults:  # what could not be read on flash: logged, never reformatted
                 self._record((now_ms, LOG_STORE_FAULT, f, None))
+            if fl.faults:  # and shown: the first area's number in long LED flashes
+                self.signals.error_code(fl.faults[0][0], self._ticks(now_ms))
 
     def since_boot(self, t):
         """A record's time as ms since start() (the monotonic time the event log keeps while the

@@ -62,6 +62,20 @@ class Signals:
         if ind is not None:
             ind.play(_PATTERNS[code], tick)
 
+    def error_code(self, n, tick):
+        """Blink an error code: n long LED flashes (n = STORE_* of a flash area found corrupt at
+        boot: 1 keys, 2 log, 3 fs), a pause, three times, then the LED stays off. No sound: the lock
+        works on, this is for the installer looking at it."""
+        ind = self.ind
+        if ind is None or n < 1:
+            return
+        steps = []
+        for _ in range(3):
+            for _ in range(n):
+                steps += [1, 0, 400, 0, 0, 300]
+            steps += [0, 0, 1500]
+        ind.play(tuple(steps), tick)
+
     def poll(self, tick):
         ind = self.ind
         if self.sounding and ticks_diff(tick, self._until) >= 0:

@@ -124,3 +124,18 @@ def test_low_battery_plays_its_pattern_once():
         t += 10
         sig.poll(t)
     assert 1000 <= t <= 1100 and not sig.ind.busy  # 400 + 200 + 400 ms, then silence
+
+
+def test_an_error_code_is_n_long_flashes_three_times_then_dark():
+    sig, led, buz = make()
+    sig.error_code(2, 0)
+    t, ons, last = 0, 0, 0
+    while sig.ind.busy and t < 20000:
+        t += 10
+        sig.poll(t)
+        v = led.writes[-1]
+        if v and not last:
+            ons += 1
+        last = v
+    assert ons == 6 and not sig.ind.busy and led.writes[-1] == 0  # 2 flashes, 3 times
+    assert buz.history == [0]  # silent
