@@ -352,6 +352,9 @@ class Installer:
         self.on = 0
         self.oi = 0
         self.done = False
+        self.ended = False
+        self.q = bytearray()  # delta entries waiting for step()
+        self.qi = 0
         self._erase(self.base)  # the spare slot's old header goes first: it never pairs with new blocks
 
     def _erase(self, n):
@@ -411,40 +414,62 @@ class Installer:
             self.oi = 0
         return self.oi * REC
 
-    def _copy_old_below(self, key):
-        """Emit old records with keys below key; -> offset of an old record equal to key, or -1."""
-        while True:
-            o = self._old_key()
-            if o < 0:
-                return -1
-            k = self.old[o:o + KEY]
-            if k >= key:
-                return o if k == key else -1
-            self._emit(self.old, o)
-            self.oi += 1
-
-    def _entry(self, e):
-        if self.kind == B.FULL:
-            self._emit(e)
-            return
+    def _queue(self, e):
+        """A delta entry, checked for order and op, waits in the queue for step() to merge it."""
         op = e[0]
+        if op != B.OP_ADD and op != B.OP_REMOVE and op != B.OP_CHANGE:
+            raise B.BundleError(R_CORRUPT, "delta op %d" % op)
         key = bytes(e[1:1 + KEY])
         if self.dlast is not None and key <= self.dlast:
             raise B.BundleError(R_CORRUPT, "bundle entries out of order")
         self.dlast = key
-        o = self._copy_old_below(key)
-        if op == B.OP_ADD:
+        self.q.extend(e)
+
+    def step(self):
+        """Merge queued delta entries with the installed records (and, after end(), copy the rest
+        of them) until one block has been written or nothing is left. -> True while work is left:
+        each call writes at most one flash block, so the lock's loop runs between two calls."""
+        if self.kind == B.FULL:
+            return False
+        start = self.blocks
+        q = self.q
+        while self.blocks == start:
+            if self.qi >= len(q):
+                if self.qi:
+                    self.q = q = bytearray()
+                    self.qi = 0
+                if not self.ended:
+                    return False
+                o = self._old_key()  # the installed records after the delta's last key
+                if o < 0:
+                    return False
+                self._emit(self.old, o)
+                self.oi += 1
+                continue
+            e = q[self.qi:self.qi + REC + 1]
+            key = bytes(e[1:1 + KEY])
+            o = self._old_key()
             if o >= 0:
-                raise B.BundleError(R_CORRUPT, "delta adds a credential that is already on the lock")
-            self._emit(e, 1)
-        elif op == B.OP_REMOVE or op == B.OP_CHANGE:
-            if o < 0:
-                raise B.BundleError(R_CORRUPT, "delta changes a credential that is not on the lock")
-            self.oi += 1
-            if op == B.OP_CHANGE:
+                k = self.old[o:o + KEY]
+                if k < key:
+                    self._emit(self.old, o)  # an installed record the delta keeps
+                    self.oi += 1
+                    continue
+                if k != key:
+                    o = -1
+            op = e[0]
+            if op == B.OP_ADD:
+                if o >= 0:
+                    raise B.BundleError(R_CORRUPT, "delta adds a credential that is already on the lock")
                 self._emit(e, 1)
-        else:
-            raise B.BundleError(R_CORRUPT, "delta op %d" % op)
+            else:
+                if o < 0:
+                    raise B.BundleError(R_CORRUPT, "delta changes a credential that is not on the lock")
+                self.oi += 1
+                if op == B.OP_CHANGE:
+                    self._emit(e, 1)
+            self.qi += REC + 1
+        return self.qi < len(q) or self.ended
 
     # ----------------------------------------------------------------- input
     def feed(self, chunk):
@@ -477,19 +502,35 @@ class Installer:
             if self.egot == es:
                 self.egot = 0
                 self.entries += 1
-                self._entry(ent)
+                if self.kind == B.FULL:
+                    self._emit(ent)  # (at most one block a 4 KB piece)
+                else:
+                    self._queue(ent)  # step() merges it
 
-    def finish(self):
-        """All bytes fed: check the body hash, write the last block, verify every block and commit
-        the header. -> the installed version; BundleError and nothing installed otherwise."""
+    def busy(self):
+        """True while step() has work: queued delta entries (feed the next piece once it is
+        False), or the installed records still to copy after end()."""
+        if self.kind == B.FULL:
+            return False
+        return self.qi < len(self.q) or (self.ended and self.oblock < self.store.nblocks)
+
+    def end(self):
+        """All bytes fed: check the length and the body hash (BundleError if they are wrong, nothing
+        installed). A delta then still copies the rest of the installed records in step()s."""
+        if self.ended:
+            return
         if self.left or self.egot or self.entries != self.count:
             raise B.BundleError(R_CORRUPT, "bundle truncated")
         if self.hash.digest() != self.sha:
             raise B.BundleError(R_CORRUPT, "bundle body hash does not match")
-        if self.kind == B.DELTA:
-            while self._old_key() >= 0:
-                self._emit(self.old, self.oi * REC)
-                self.oi += 1
+        self.ended = True
+
+    def finish(self):
+        """end(), the remaining step()s, the last block, a read-back of every block, and the commit
+        of the header. -> the installed version; BundleError and nothing installed otherwise."""
+        self.end()
+        while self.step():
+            pass
         self._flush()
         st = self.store
         # read every block back before the commit: what is committed is what was meant

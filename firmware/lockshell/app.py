@@ -96,6 +96,8 @@ class App:
         self._prev_fault = None  # when the fault before the current one came
         self._in_fault = False  # fault() is rebuilding the core (a fault meanwhile is only counted)
         self._bundle = None  # the key store Installer of a bundle being fed
+        self._bundle_ending = False  # bundle_end() came: poll() finishes and commits it
+        self.bundle_result = None  # (version, None) or (None, reason) of the last bundle
 
     def add_port(self, port):
         """Another input source (keypad, network link): polled after the board's own inputs."""
@@ -130,65 +132,91 @@ class App:
     def bundle_begin(self, now_ms, header):
         """Start installing a key bundle: its 104-byte header is checked (door, signature, version,
         room) before anything is written. -> True, or False when it is refused (BUNDLE_REFUSED is
-        logged). Then bundle_feed() each piece of the body as it arrives and bundle_end(). The lock
-        goes on between the pieces: a piece of 4 KB or less writes at most one flash block (an
-        erase and a program: tens of ms on the board), so button egress, the door and auto-lock are
-        served all through a 100,000-credential install."""
+        logged). Then bundle_feed() each piece of the body as it arrives (the next one once
+        bundle_busy() is False) and bundle_end(). The lock goes on meanwhile: a piece of 4 KB or
+        less writes at most one flash block, and a delta's merge with the installed records runs in
+        poll(), one block a poll (an erase and a program: tens of ms on the board), so button
+        egress, the door and auto-lock are served all through a 100,000-credential install."""
         from lockctl.bundle import BundleError
         self._bundle = None
+        self._bundle_ending = False
         try:
             self._bundle = self.keys.begin(header)
         except BundleError as e:
-            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
-            return False
+            return self._bundle_refused(now_ms, e.reason)
         except Exception as e:  # a flash that cannot be written: the installed version stays
-            return self._bundle_failed(now_ms, e)
+            self.last_fault = e
+            return self._bundle_refused(now_ms, R_CORRUPT)
         return True
+
+    def bundle_busy(self):
+        """True while a bundle being installed has work the polls do (wait before feeding more)."""
+        b = self._bundle
+        return b is not None and (b.busy() or self._bundle_ending)
 
     def bundle_feed(self, now_ms, chunk):
         """One piece of the body. -> True, or False when the bundle is refused (logged; the rest of
         it is ignored, the installed version stays)."""
-        from lockctl.bundle import BundleError
-        if self._bundle is None:
-            return False
-        try:
-            self._bundle.feed(chunk)
-        except BundleError as e:
-            self._bundle = None
-            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
-            return False
-        except Exception as e:
-            return self._bundle_failed(now_ms, e)
-        return True
+        return self._bundle_do(now_ms, 1, chunk)
 
     def bundle_end(self, now_ms):
-        """The whole body was fed: check and commit. -> (version, None) or (None, reason)."""
-        from lockctl.bundle import BundleError
-        inst, self._bundle = self._bundle, None
-        if inst is None:
-            return None, R_CORRUPT
-        try:
-            version = inst.finish()
-        except BundleError as e:
-            self._record((now_ms, LOG_BUNDLE_REFUSED, e.reason, None))
-            return None, e.reason
-        except Exception as e:
-            self._bundle_failed(now_ms, e)
-            return None, R_CORRUPT
-        self._record((now_ms, LOG_BUNDLE, (version, len(self.keys)), None))
-        return version, None
+        """The whole body was fed. -> True while the install goes on in poll() (BUNDLE is logged
+        when it commits), False if it was refused (BUNDLE_REFUSED logged)."""
+        if not self._bundle_do(now_ms, 2, None):
+            return False
+        self._bundle_ending = True
+        return True
 
-    def _bundle_failed(self, now_ms, e):
+    def bundle_step(self, now_ms):
+        """One step of the install (poll() calls it). -> True while work is left."""
+        b = self._bundle
+        if b is None:
+            return False
+        if b.busy():
+            if not self._bundle_do(now_ms, 3, None):
+                return False
+            if b.busy():
+                return True
+        if self._bundle_ending:
+            self._bundle_do(now_ms, 4, None)
+        return False
+
+    def _bundle_do(self, now_ms, what, chunk):
+        from lockctl.bundle import BundleError
+        b = self._bundle
+        if b is None:
+            return False
+        try:
+            if what == 1:
+                b.feed(chunk)
+            elif what == 2:
+                b.end()
+            elif what == 3:
+                b.step()
+            else:
+                version = b.finish()
+                self._bundle = None
+                self._bundle_ending = False
+                self.bundle_result = (version, None)
+                self._record((now_ms, LOG_BUNDLE, (version, len(self.keys)), None))
+        except BundleError as e:
+            return self._bundle_refused(now_ms, e.reason)
+        except Exception as e:  # a flash write failed: the installed version stays
+            self.last_fault = e
+            return self._bundle_refused(now_ms, R_CORRUPT)
+        return True
+
+    def _bundle_refused(self, now_ms, reason):
         self._bundle = None
-        self.last_fault = e
-        self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
+        self._bundle_ending = False
+        self.bundle_result = (None, reason)
+        self._record((now_ms, LOG_BUNDLE_REFUSED, reason, None))
         return False
 
     def install_bundle(self, now_ms, chunks):
         """A whole bundle from chunks (an iterable of byte strings: any pieces, the header may be
-        split too) in one call: bundle_begin / bundle_feed / bundle_end. -> (version, None) or
-        (None, reason). (The simulator uses it between two polls; a board feeds the pieces as they
-        arrive instead.)"""
+        split too) in one call, all its steps run here. -> (version, None) or (None, reason).
+        (The simulator uses it between two polls; a board feeds the pieces as they arrive.)"""
         from lockctl.bundle import HEADER
         head = b""
         it = iter(chunks)
@@ -197,17 +225,19 @@ class App:
             if len(head) >= HEADER:
                 break
         if len(head) < HEADER:
-            self._record((now_ms, LOG_BUNDLE_REFUSED, R_CORRUPT, None))
-            return None, R_CORRUPT
-        if not self.bundle_begin(now_ms, head[:HEADER]):
-            return None, self.log[-1][2] if self.log and self.log[-1][1] == LOG_BUNDLE_REFUSED else R_CORRUPT
-        rest = head[HEADER:]
-        if rest and not self.bundle_feed(now_ms, rest):
-            return None, self.log[-1][2]
-        for c in it:
+            self._bundle_refused(now_ms, R_CORRUPT)
+            return self.bundle_result
+        ok = self.bundle_begin(now_ms, head[:HEADER])
+        pieces = [head[HEADER:]] if len(head) > HEADER else []
+        for c in pieces + list(it) if ok else ():
             if not self.bundle_feed(now_ms, c):
-                return None, self.log[-1][2]
-        return self.bundle_end(now_ms)
+                return self.bundle_result
+            while self.bundle_step(now_ms):
+                pass
+        if ok and self.bundle_end(now_ms):
+            while self.bundle_step(now_ms):
+                pass
+        return self.bundle_result
 
     def _load(self):
         """(config, calibration, bad) from the store: each stored setting that no longer validates
@@ -309,6 +339,8 @@ class App:
             d = self.core.next_deadline()
             if d is not None and d <= now_ms:  # armed for "now" by what just fired (auto_lock_ms=0)
                 self.feed(now_ms, EV_TIMER, None)
+        if self._bundle is not None:
+            self.bundle_step(now_ms)  # (at most one flash block a poll)
         self.poll_outputs(now_ms)
 
     def _poll_port(self, p, now_ms, t):

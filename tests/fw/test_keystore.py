@@ -125,3 +125,25 @@ def test_records_in_key_order():
     recs = cards(300)
     st, _ = store(recs)
     assert list(st.records()) == sorted(recs)
+
+
+def test_a_delta_merges_one_block_a_step():
+    recs = cards(520)  # 3 data blocks
+    st, dev = store(recs, blocks=10)
+    assert max(recs)[:6] < b"\xff" * 6
+    new = K.pack(b"\xff" * 6, 999)  # a key above the installed ones: the merge copies them all first
+    data = delta([(B.OP_ADD, new)], 2, 1)
+    inst = st.begin(data[:B.HEADER])
+    inst.feed(data[B.HEADER:])  # queued, nothing merged yet
+    assert inst.busy()
+    steps, most = 0, 0
+    inst.end()
+    while True:
+        e0 = dev.erases
+        more = inst.step()
+        most = max(most, dev.erases - e0)
+        steps += 1
+        if not more:
+            break
+    assert most == 1 and steps >= 3  # one block written a step, the lock's loop runs in between
+    assert inst.finish() == 2 and len(st) == 521 and st.check(KIND_ISO14443A, "%08X" % 0, None) == (1, None)
