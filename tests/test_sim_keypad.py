@@ -66,7 +66,7 @@ def test_every_key_decoded_by_the_real_driver(seed):
     assert kp.presses == 12 and vk.presses == 12
 
 
-def test_rows_idle_high_and_columns_pulled_up():
+def test_rows_idle_low_under_the_driver_and_columns_pulled_up():
     clock = Clock()
     vk = VirtualKeypad(clock)
     assert [c.value() for c in vk.cols] == [1, 1, 1]
@@ -76,11 +76,12 @@ def test_rows_idle_high_and_columns_pulled_up():
     assert [c.value() for c in vk.cols] == [1, 0, 1]
     vk.rows[2].value(1)
     kp = MatrixKeypad(vk.rows, vk.cols, 0)  # a key down at power-up is not reported
+    assert [r.value() for r in vk.rows] == [0, 0, 0, 0]  # the driver idles with every row low
     assert every_ms(clock, kp.poll, 500) == []
     vk.release("8")
     vk.press("8", 100, at=600)
     assert [k for t, k in every_ms(clock, kp.poll, 900)] == ["8"]
-    assert [r.value() for r in vk.rows] == [1, 1, 1, 1]
+    assert [r.value() for r in vk.rows] == [0, 0, 0, 0]  # idle again between scans
 
 
 def test_pin_entry_over_the_virtual_keypad_at_the_shells_polling_rate():

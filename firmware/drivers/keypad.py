@@ -5,13 +5,15 @@
 #   key = kp.poll(now_ms)                   # None, or one key character ("0".."9", "*", "#")
 #   kp.next_deadline()                      # tick at which poll() reports if the keys hold, or None
 #
-# Wiring: key (r, c) shorts row r to column c. A scan drives one row low at a time (the others idle
-# high) and reads every column; a pressed key reads 0 on its column while its row is low. Rows are
+# Wiring: key (r, c) shorts row r to column c. Idle, every row is driven low, so a poll with no key
+# down reads just the columns (3 pin calls for 4x3). When a column reads low, the scan releases the
+# rows and drives one low at a time, reading every column (a pressed key reads 0 on its column while
+# its row is low), then drives them all low again. Rows are
 # best made Pin.OPEN_DRAIN (or given series resistors): then "high" is released, and two keys of one
 # column pressed together never short a high row to a low one (docs/keypad.md). keymap is read row
-# by row: keymap[r * len(cols) + c] is the key at row r, column c. A scan is 2 writes per row plus
-# one read per key (about 20 pin operations for 4x3: tens of microseconds on an ESP32, where each
-# MicroPython pin call takes long enough for a column's pull-up to settle; no delay is needed).
+# by row: keymap[r * len(cols) + c] is the key at row r, column c. A full scan is about 30 pin
+# operations for 4x3 (tens of microseconds on an ESP32, where each MicroPython pin call takes long
+# enough for a column's pull-up to settle; no delay is needed).
 #
 # Debounce and one event per press: the matrix state a scan sees is "no key", "one key k" or "many
 # keys". A key is reported once, when it has been the only key down for debounce_ms (as seen by
@@ -49,7 +51,7 @@ class MatrixKeypad:
         self._keys = tuple(keymap[i] for i in range(len(keymap)))  # one str object per key, made once
         self._deb = debounce_ms
         for r in rows:
-            r.value(1)  # idle: every row released
+            r.value(0)  # idle: every row driven low, so one read of the columns sees any key
         self._raw = self._scan()  # what the last poll saw (_NONE, _MANY or a key index)
         self._since = now_ms  # when _raw took its value
         # True from a report (or a many-keys state) until all keys were released for debounce_ms;
@@ -88,16 +90,28 @@ class MatrixKeypad:
         return None
 
     def _scan(self):
-        found = _NONE
+        # idle (all rows low): a key pulls its column low; with every column high no key is down,
+        # and the scan was just the column reads (the common case: a poll every 10-50 ms)
         cols = self._cols
+        for c in cols:
+            if not c.value():
+                break
+        else:
+            return _NONE
+        rows = self._rows
+        for r in rows:
+            r.value(1)
+        found = _NONE
         i = 0
-        for r in self._rows:
+        for r in rows:
             r.value(0)
             for c in cols:
                 if not c.value():
                     found = i if found == _NONE else _MANY
                 i += 1
             r.value(1)
+        for r in rows:
+            r.value(0)  # back to idle
         return found
 
     def poll(self, now_ms):

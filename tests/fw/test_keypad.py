@@ -28,18 +28,26 @@ def run(kp, m, edges, t0, t1, step=1):
     return out
 
 
-def test_idle_rows_high_and_one_row_low_at_a_time():
+def test_idle_rows_low_and_an_idle_poll_reads_only_the_columns():
     m, kp = make()
     for r in m.rows:
-        assert r.level == 1
+        assert r.level == 0  # idle: all rows low, so any key pulls its column low
     for t in range(0, 200, 10):
         assert kp.poll(t) is None
         for r in m.rows:
-            assert r.level == 1  # released between scans
-    assert m.lows_seen == 1  # a column never sees two rows low
-    assert m.col_reads == 12 * 21  # every key, every poll (and the constructor's scan)
+            assert r.level == 0
+    assert m.col_reads == 3 * 21  # no key: one read a column a poll (and the constructor's scan)
     assert kp.next_deadline() is None
     assert kp.settling is False and kp.down is False
+
+
+def test_a_key_down_is_scanned_one_row_low_at_a_time():
+    m, kp = make()
+    m.lows_seen = 0
+    ev = run(kp, m, [(10, 4, 1), (100, 4, 0)], 0, 200)
+    assert ev == [(40, KEYS[4])]
+    for r in m.rows:
+        assert r.level == 0  # back to idle after every scan
 
 
 def test_every_key_maps():
