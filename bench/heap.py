@@ -101,25 +101,32 @@ def measure(seconds):
     polls = 0
     alloc = 0
     peak = 0
+    idle_polls = idle_alloc = 0  # the windows in which nothing was decided
     while t < end:
         if MICRO:
             gc.collect()
             a = gc.mem_alloc()
             gc.disable()
+        decided = t % 10000 == 0
+        seq0 = fl.log.next_seq
+        if decided:  # now and then a decision, logged on flash: a card, a wrong PIN
+            app.feed(t, EV_CREDENTIAL, (KIND_ISO14443A, "DEADBEEF") if t % 20000 else (KIND_PIN, "1234"))
         for _ in range(100):
             app.poll(t)
             t += 10
             polls += 1
-        if t % 10000 == 0:  # now and then a decision, logged on flash: a card, a wrong PIN
-            app.feed(t, EV_CREDENTIAL, (KIND_ISO14443A, "DEADBEEF") if t % 20000 else (KIND_PIN, "1234"))
         if MICRO:
             b = gc.mem_alloc()
             gc.enable()
             alloc += b - a
+            if not decided and fl.log.next_seq == seq0:  # nothing was logged either (a relock, ...)
+                idle_polls += 100
+                idle_alloc += b - a
             if b > peak:
                 peak = b
     return {"largest_free_block": largest_free_block() if MICRO else 0, "code_bytes": code, "objects_bytes": objects, "steady_used": used(), "peak_used": peak,
             "polls": polls, "alloc_per_poll": alloc / polls if polls else 0, "reader_lists": board.reader.polls,
+            "idle_polls": idle_polls, "idle_alloc_per_poll": idle_alloc / idle_polls if idle_polls else 0,
             "heap_free": gc.mem_free() if MICRO else 0, "fires": chip.cmds.count(0x4A) if chip.record else None,
             "log_records": fl.log.next_seq - 1, "flash_reads": dev.reads}
 
@@ -201,6 +208,8 @@ def report(r, how):
     print("    allocated per App.poll (10 ms period, the reader waking every 100 ms, a card or a PIN every 10 s, "
           "each logged on flash): %.1f bytes over %d polls, %d records logged"
           % (r["alloc_per_poll"], r["polls"], r["log_records"]))
+    print("    allocated per App.poll in the seconds with nothing decided or logged: %.1f bytes over %d polls"
+          % (r["idle_alloc_per_poll"], r["idle_polls"]))
 
 
 if __name__ == "__main__":
