@@ -45,6 +45,7 @@ class VirtualKeypad:
         self.cols = [SimPin(i, SimPin.IN, SimPin.PULL_UP, read=self.col_reader(i), name="kp-col%d" % i)
                      for i in range(ncols)]
         self.presses = 0  # presses scheduled
+        self._active = False  # a contact may be closed or have changes scheduled
         self.reads = 0  # column reads (a scan reads every column once per row)
 
     # ------------------------------------------------------------------ wiring
@@ -62,8 +63,23 @@ class VirtualKeypad:
             raise ValueError("no key %r on this keypad" % (key,))
         return i
 
+    def _idle(self):
+        """True when no contact is closed or has a change scheduled (the common case: nothing to
+        compute for a column read or a runner's next wake)."""
+        if not self._active:
+            return True
+        now = self.clock()
+        for line in self.contacts:
+            line.sync(now)
+            if line.level or line.edges:
+                return False
+        self._active = False
+        return True
+
     def col_level(self, c):
         self.reads += 1
+        if self._idle():
+            return 1
         now = self.clock()
         nc = self.ncols
         closed = []
@@ -110,6 +126,7 @@ class VirtualKeypad:
             raise ValueError("time cannot go backwards (%d < %d)" % (t, now))
         line.edges.extend(bounce_times(self._rng, t, self.bounce[0], self.bounce[1], self.max_gap))
         line.sync(now)
+        self._active = True
         return True
 
     def press(self, key, ms=None, at=None):
@@ -155,6 +172,8 @@ class VirtualKeypad:
 
     def next_edge(self):
         """The next scheduled contact change (a bounce included), or None."""
+        if self._idle():
+            return None
         best = None
         now = self.clock()
         for line in self.contacts:
