@@ -34,7 +34,7 @@ from lockctl.codes import (
     KIND_LAST, KIND_PIN, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
     R_UNCALIBRATED, R_CALIBRATING, R_DOOR_OPEN, R_BUTTON_OFF, R_NOT_CALIBRATING, R_BUSY, R_NO_POSITION,
     R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_DOOR_SENSOR, R_LAST,
-    R_UNKNOWN, R_PIN_LOCKOUT, R_USE_TALLY, R_BATTERY,
+    R_UNKNOWN, R_PIN_LOCKOUT, R_USE_TALLY, R_BATTERY, R_STORE,
 )
 
 __all__ = ["LockCore", "LockError"]
@@ -739,17 +739,19 @@ class LockCore:
             ident_log = ""  # a PIN is never logged, not even a wrong one
         else:
             ident_log = ident
-        if refused is not None:
+        if pin and self.pin_locked_out():
+            user, reason = None, R_PIN_LOCKOUT  # not even looked up, nor counted (a refused entry too)
+        elif refused is not None:
             user, reason = None, refused  # the reader already said no (e.g. a phone's bad answer)
-        elif pin and self.pin_locked_out():
-            user, reason = None, R_PIN_LOCKOUT  # not even looked up
         elif self.keys is None:
             user, reason = None, R_NO_KEYS
         else:
             user, reason = self.keys.check(kind, ident, self.local_time())
             if user is not None and not self.keys.consume(kind, ident):
                 user, reason = None, R_USE_TALLY  # a counted use that could not be recorded: no
-        if pin and reason != R_PIN_LOCKOUT:
+        if pin and reason != R_PIN_LOCKOUT and reason != R_STORE and reason != R_NO_KEYS:
+            # (a lookup that could not answer neither counts nor ends a run of wrong PINs: guesses
+            # landing in an unreadable key store block must not reset the back-off)
             self._count_pin(user is not None or reason != R_UNKNOWN)
         if user is None:
             self._log(LOG_DENIED, reason, (kind, ident_log))
