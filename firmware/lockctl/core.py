@@ -794,10 +794,15 @@ class LockCore:
     def _on_battery(self, level, mv):
         if level == self.battery:
             return
+        was = self.battery
         self.battery = level
         self._log(LOG_BATTERY, (level, mv), None)
         if level != BATT_OK:
             self._show(IND_BATTERY)
+        if (was == BATT_CRITICAL and level != BATT_CRITICAL and self.mode == _M_UNLOCKED and T_AUTOLOCK not in self._due
+                and self._zone(self.pos) != _Z_LOCK):
+            # the locks refused while critical: a closed door left unlocked locks again, as after a close
+            self._arm_relock("auto_lock_ms", SRC_AUTO)
 
     def _on_remote(self, cmd, user):
         self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)
