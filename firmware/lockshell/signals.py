@@ -11,7 +11,7 @@
 from micropython import const
 
 from drivers.ticks import ticks_diff, ticks_add
-from lockctl.codes import IND_OK, IND_ALARM, IND_CLEAR, IND_CALIBRATE
+from lockctl.codes import IND_OK, IND_ALARM, IND_CLEAR, IND_BATTERY
 
 ALARM_SOUND_MS = const(30000)
 
@@ -29,9 +29,12 @@ _CALIBRATE = (1, 1, 40, 0, 0, 160,
              1, 0, 200, 0, 0, 200,
              1, 0, 200, 0, 0, 200,
              1, 0, 200)
+_BATTERY = (1, 1, 40, 0, 0, 200,  # three short chirps: change the battery
+            1, 1, 40, 0, 0, 200,
+            1, 1, 40)
 
-# indexed by IND_* (1..7); IND_ALARM and IND_CLEAR are the policy's
-_PATTERNS = (None, _OK, _DENIED, _ALARM, None, _LOCKED, _UNLOCKED, _CALIBRATE)
+# indexed by IND_* (1..8); IND_ALARM and IND_CLEAR are the policy's
+_PATTERNS = (None, _OK, _DENIED, _ALARM, None, _LOCKED, _UNLOCKED, _CALIBRATE, _BATTERY)
 
 
 class Signals:
@@ -43,7 +46,7 @@ class Signals:
         self._until = 0  # tick the sound time runs out
 
     def show(self, code, tick):
-        if type(code) is not int or code < IND_OK or code > IND_CALIBRATE:
+        if type(code) is not int or code < IND_OK or code > IND_BATTERY:
             raise ValueError("indication")
         ind = self.ind
         if code == IND_CLEAR:
