@@ -211,12 +211,13 @@ class LockCore:
                 best = t
         return best
 
-    def wall_time(self):
-        """Wall-clock time now (Unix seconds, UTC), or None while the clock is unset."""
+    def wall_time(self, at=None):
+        """Wall-clock time now (or at the core time `at`, ms) in Unix seconds, UTC, or None while the
+        clock is unset."""
         w = self._wall
         if w is None:
             return None
-        return w[1] + (self.now - w[0]) // 1000
+        return w[1] + ((self.now if at is None else at) - w[0]) // 1000
 
     def local_time(self):
         """Local time now in seconds (UTC + utc_offset_min + DST), or None while the clock is unset:

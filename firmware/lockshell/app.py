@@ -111,6 +111,11 @@ class App:
             for f in fl.faults:  # what could not be read on flash: logged, never reformatted
                 self._record((now_ms, LOG_STORE_FAULT, f, None))
 
+    def wall_at(self, t):
+        """A record's time t as wall-clock Unix seconds, or None while the clock is unset."""
+        core = self.core
+        return core.wall_time(t - self._epoch) if core is not None else None
+
     def since_boot(self, t):
         """A record's time as ms since start() (the monotonic time the event log keeps while the
         wall clock is unset)."""

@@ -92,8 +92,9 @@ class LogSink:
         self.appended = 0
 
     def __call__(self, rec):
-        core = self.app.core
-        w = core.wall_time() if core is not None else None
+        # the wall clock at the record's own time (an install or a fault may come long after the
+        # core's last event)
+        w = self.app.wall_at(rec[0])
         if rec[1] == LOG_CLOCK_SET:  # (the App put its arg on the records' time base)
             rec = (rec[0], rec[1], (rec[2][0], self.app.since_boot(rec[2][1])), rec[3])
         if w is None:
