@@ -184,6 +184,7 @@ class App:
         return cfg, cal, bad
 
     def _boot_core(self, now_ms, log_boot=True, resume=None):
+        old = self.core  # (a rebuild: the core it replaces)
         cfg, cal, bad = self._load()
         try:
             core = LockCore(cfg, cal, self.keys, self._pin_fails)
@@ -207,9 +208,9 @@ class App:
                 wall = self.clock.read()
             except Exception:
                 wall = None  # an RTC that cannot be read: the clock is unset
-        if wall is None and self.core is not None:
+        if wall is None and old is not None:
             try:
-                wall = self.core.wall_time()  # a rebuilt core keeps the clock the old one had
+                wall = old.wall_time(now_ms)  # a rebuilt core keeps the clock the old one had
             except Exception:
                 wall = None
         fl = self.flash
