@@ -165,12 +165,14 @@ class KeyStore:
             self.slot, self.version, self.count, self.nblocks = -1, 0, 0, 0
             self.index = bytearray(0)
             self.profiles = [(schedule.P_ALWAYS, 0, 0, 0)]
-            if bad_headers == 2:
+            if bad_headers:  # (a header that does not check: not a blank store, an unreadable one)
                 self.error = "no valid key store slot"
             return
         s, (version, count, nblocks, profs, index) = best
         self.slot, self.version, self.count, self.nblocks = s, version, count, nblocks
         self.index, self.profiles, self.bad = index, profs, 0
+        if bad_headers:  # the other slot's header is damaged (a torn commit, or corruption): said
+            self.error = "the other key store slot's header fails its check"
         if verify:
             self.verify()
 
@@ -242,7 +244,8 @@ class KeyStore:
         except (StoreError, OSError):
             return None, R_STORE
         if o < 0:
-            return None, R_UNKNOWN
+            # with no readable slot nobody can be told unknown: the store is what failed
+            return None, R_STORE if self.slot < 0 and self.error is not None else R_UNKNOWN
         _, user, frm, until, prof, _, enabled, uses = unpack(self.buf, o)
         p = self.profiles[prof] if prof < len(self.profiles) else None
         if p is None:
