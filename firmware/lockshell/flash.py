@@ -43,6 +43,8 @@ class Storage:
         self.boots = 0
         try:
             self.tally = Tally(log_part, 0)
+            if self.tally.corrupt:  # no block of it checks: the counts are lost (its first set
+                self.faults.append((STORE_LOG, -1))  # starts it again), and that is said
             self.boots = self.tally.get(T_BOOTS) + 1
             self.tally.set(T_BOOTS, b"", self.boots)
         except Exception as e:
