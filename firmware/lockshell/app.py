@@ -94,6 +94,7 @@ class App:
         self._fault_key = None  # (code, kind) of the last FAULT logged, and when
         self._fault_t = 0
         self._prev_fault = None  # when the fault before the current one came
+        self._faulting = False  # fault() is rebuilding the core
 
     def add_port(self, port):
         """Another input source (keypad, network link): polled after the board's own inputs."""
@@ -338,6 +339,11 @@ class App:
             self._fault_t = now_ms
             self.fault_records += 1
             self._record((now_ms, LOG_FAULT, key, None))
+        if self._faulting:
+            # a fault inside the handling of one (a port's resync feeding the rebuilt core): counted
+            # and logged; the rebuild under way goes on (rebuilding again from in here recursed
+            # until the stack gave out, leaving the uncalibrated fallback core)
+            return
         old = self.core
         try:
             if code == F_POLL and not old.motor:
@@ -345,6 +351,7 @@ class App:
             resume = (old.alarm is True, old.state == JAMMED, prev is None or now_ms - prev >= FAULT_RETRY_MS)
         except Exception:
             resume = (False, False, False)  # what the old core said cannot be trusted
+        self._faulting = True
         try:
             if not resume[0]:
                 self.signals.show(IND_CLEAR, self._ticks(now_ms))
@@ -360,6 +367,7 @@ class App:
                 self.core.boot(now_ms, None, False)
             except Exception:
                 pass
+        self._faulting = False
 
     def busy(self):
         """True while an input must be sampled every few ms: a contact settling, the motor running,
