@@ -368,6 +368,7 @@ class VirtualDoor:
                 self._light_poll(now)
             elif self._outputs and not ran:
                 self.app.poll_outputs(now)  # only the LED / buzzer or the brake release is due
+                self.battery.update(now)
                 self.output_polls += 1
             else:
                 self._poll(now)
@@ -392,10 +393,14 @@ class VirtualDoor:
         (App.poll_switches, which feeds the core as App.poll would if one did report)."""
         self.light_polls += 1
         self.app.poll_switches(now)
+        self.battery.update(now)
 
     def _poll(self, now):
         # (a core timer armed for "now" by what this poll did fires in the same App.poll)
         self.app.poll(now)
+        # the motor starts and stops only in the App's calls: the battery counts its load exactly
+        # when told right after each one (it samples the load only when updated)
+        self.battery.update(now)
         self._dirty = False
         self._inputs_seen = self.world.inputs
         self.polls += 1
@@ -606,6 +611,7 @@ class VirtualDoor:
         """An external event into the App at now (ValueError for bad input)."""
         self._dirty = True
         self.app.submit(self.now, kind, arg)
+        self.battery.update()
 
     def card(self, kind, ident):
         """A credential presented straight to the core (kind: a KIND_* code or its name)."""

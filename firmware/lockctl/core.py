@@ -34,7 +34,7 @@ from lockctl.codes import (
     KIND_LAST, KIND_PIN, SRC_BUTTON, SRC_REMOTE, SRC_AUTO, SRC_RELOCK, SRC_BOOT,
     R_UNCALIBRATED, R_CALIBRATING, R_DOOR_OPEN, R_BUTTON_OFF, R_NOT_CALIBRATING, R_BUSY, R_NO_POSITION,
     R_NO_KEYS, R_STALL, R_TIMEOUT, R_REVERSED, R_NO_END_STOP, R_SPAN, R_CANCELLED, R_DOOR_SENSOR, R_LAST,
-    R_UNKNOWN, R_PIN_LOCKOUT, R_USE_TALLY, R_BATTERY,
+    R_UNKNOWN, R_PIN_LOCKOUT, R_USE_TALLY, R_BATTERY, R_STORE,
 )
 
 __all__ = ["LockCore", "LockError"]
@@ -211,12 +211,13 @@ class LockCore:
                 best = t
         return best
 
-    def wall_time(self):
-        """Wall-clock time now (Unix seconds, UTC), or None while the clock is unset."""
+    def wall_time(self, at=None):
+        """Wall-clock time now (or at the core time `at`, ms) in Unix seconds, UTC, or None while the
+        clock is unset."""
         w = self._wall
         if w is None:
             return None
-        return w[1] + (self.now - w[0]) // 1000
+        return w[1] + ((self.now if at is None else at) - w[0]) // 1000
 
     def local_time(self):
         """Local time now in seconds (UTC + utc_offset_min + DST), or None while the clock is unset:
@@ -739,17 +740,19 @@ class LockCore:
             ident_log = ""  # a PIN is never logged, not even a wrong one
         else:
             ident_log = ident
-        if refused is not None:
+        if pin and self.pin_locked_out():
+            user, reason = None, R_PIN_LOCKOUT  # not even looked up, nor counted (a refused entry too)
+        elif refused is not None:
             user, reason = None, refused  # the reader already said no (e.g. a phone's bad answer)
-        elif pin and self.pin_locked_out():
-            user, reason = None, R_PIN_LOCKOUT  # not even looked up
         elif self.keys is None:
             user, reason = None, R_NO_KEYS
         else:
             user, reason = self.keys.check(kind, ident, self.local_time())
             if user is not None and not self.keys.consume(kind, ident):
                 user, reason = None, R_USE_TALLY  # a counted use that could not be recorded: no
-        if pin and reason != R_PIN_LOCKOUT:
+        if pin and reason != R_PIN_LOCKOUT and reason != R_STORE and reason != R_NO_KEYS:
+            # (a lookup that could not answer neither counts nor ends a run of wrong PINs: guesses
+            # landing in an unreadable key store block must not reset the back-off)
             self._count_pin(user is not None or reason != R_UNKNOWN)
         if user is None:
             self._log(LOG_DENIED, reason, (kind, ident_log))
@@ -797,9 +800,10 @@ class LockCore:
         self._log(LOG_BATTERY, (level, mv), None)
         if level != BATT_OK:
             self._show(IND_BATTERY)
-        elif (was == BATT_CRITICAL and self.mode == _M_UNLOCKED and self.cfg["auto_lock"] and not self.door_open
-              and self.door_known and not self.deadline(T_AUTOLOCK)):
-            self._arm_relock("relock_ms", SRC_RELOCK)  # the lock a critical battery refused, at last
+        if (was == BATT_CRITICAL and level != BATT_CRITICAL and self.mode == _M_UNLOCKED and T_AUTOLOCK not in self._due
+                and self._zone(self.pos) != _Z_LOCK):
+            # the locks refused while critical: a closed door left unlocked locks again, as after a close
+            self._arm_relock("auto_lock_ms", SRC_AUTO)
 
     def _on_remote(self, cmd, user):
         self._request(TOWARD_LOCK if cmd == "lock" else TOWARD_UNLOCK, SRC_REMOTE, user)

@@ -40,6 +40,7 @@ _MAGIC = b"DKS1"
 _HFMT = "<4sBBHIIH2s16s32s"  # magic, format, nprof, 0, version, count, nblocks, pad, door, body sha
 _HLEN = const(68)
 T_USES = const(4)  # the tally tag of use counts (lockctl/tally.py)
+T_KEYS_VERSION = const(6)  # the tally tag of the highest version ever committed (rollback guard)
 
 
 class StoreError(Exception):
@@ -150,9 +151,27 @@ class KeyStore:
             profs.append(schedule.unpack_profile(b, _HLEN + i * B.PROFILE))
         return version, count, nblocks, profs, bytearray(b[at:end])
 
+    def _floor(self):
+        """The highest version ever committed here (the tally keeps it), 0 without a tally."""
+        try:
+            return self.tally.get(T_KEYS_VERSION) if self.tally is not None else 0
+        except Exception:
+            return 0
+
+    def _set_floor(self, version):
+        try:
+            if self.tally is not None:
+                self.tally.set(T_KEYS_VERSION, b"", version)
+        except Exception:
+            pass  # the next mount tries again
+
     def mount(self, verify=False):
-        """Pick the valid slot with the highest version (2 reads). A corrupt store is reported
-        (self.error; lookups in a bad block answer R_STORE) and never rewritten here."""
+        """Pick the valid slot with the highest version (2 reads). A header that does not check is
+        what a power cut in a commit leaves in the spare slot: harmless, unless the tally says a
+        newer version than every valid slot was committed. Then that header was the installed one
+        and is damaged: the store refuses every credential (R_STORE) rather than roll back to the
+        older slot (which would bring back revoked keys), and says so (self.error). Nothing is ever
+        rewritten here."""
         self.error = None
         best, bad_headers = None, 0
         for s in (0, 1):
@@ -161,16 +180,24 @@ class KeyStore:
                 bad_headers += 1
             elif h is not None and (best is None or h[0] > best[1][0]):
                 best = (s, h)
+        floor = self._floor()
+        self.slot, self.version, self.count, self.nblocks = -1, 0, 0, 0
+        self.index = bytearray(0)
+        self.profiles = [(schedule.P_ALWAYS, 0, 0, 0)]
+        self.bad = 0
         if best is None:
-            self.slot, self.version, self.count, self.nblocks = -1, 0, 0, 0
-            self.index = bytearray(0)
-            self.profiles = [(schedule.P_ALWAYS, 0, 0, 0)]
-            if bad_headers == 2:
-                self.error = "no valid key store slot"
+            if floor:  # the key store held version `floor`: it is unreadable, not blank
+                self.error = "no valid key store slot (version %d was installed)" % floor
             return
         s, (version, count, nblocks, profs, index) = best
+        if version < floor:
+            self.error = "key store version %d is older than the installed %d (its header is damaged)" % (version, floor)
+            self.version = floor  # (and a bundle must still be newer than what was installed)
+            return
+        if version > floor:
+            self._set_floor(version)
         self.slot, self.version, self.count, self.nblocks = s, version, count, nblocks
-        self.index, self.profiles, self.bad = index, profs, 0
+        self.index, self.profiles = index, profs
         if verify:
             self.verify()
 
@@ -242,7 +269,8 @@ class KeyStore:
         except (StoreError, OSError):
             return None, R_STORE
         if o < 0:
-            return None, R_UNKNOWN
+            # with no readable slot nobody can be told unknown: the store is what failed
+            return None, R_STORE if self.slot < 0 and self.error is not None else R_UNKNOWN
         _, user, frm, until, prof, _, enabled, uses = unpack(self.buf, o)
         p = self.profiles[prof] if prof < len(self.profiles) else None
         if p is None:
@@ -473,6 +501,11 @@ class Installer:
 
     # ----------------------------------------------------------------- input
     def feed(self, chunk):
+        """The next piece of the body. A delta's entries wait for step(); what the previous piece
+        queued is merged first if the caller did not step() it through (so the queue never holds
+        more than one piece)."""
+        while self.qi < len(self.q):
+            self.step()
         if self.done:
             raise B.BundleError(R_CORRUPT, "bundle longer than its header says")
         mv = memoryview(chunk)

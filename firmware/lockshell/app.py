@@ -117,6 +117,11 @@ class App:
             if fl.faults:  # and shown: the first area's number in long LED flashes
                 self.signals.error_code(fl.faults[0][0], self._ticks(now_ms))
 
+    def wall_at(self, t):
+        """A record's time t as wall-clock Unix seconds, or None while the clock is unset."""
+        core = self.core
+        return core.wall_time(t - self._epoch) if core is not None else None
+
     def since_boot(self, t):
         """A record's time as ms since start() (the monotonic time the event log keeps while the
         wall clock is unset)."""
@@ -263,6 +268,7 @@ class App:
         return cfg, cal, bad
 
     def _boot_core(self, now_ms, log_boot=True, resume=None):
+        old = self.core  # (a rebuild: the core it replaces)
         cfg, cal, bad = self._load()
         try:
             core = LockCore(cfg, cal, self.keys, self._pin_fails)
@@ -286,9 +292,9 @@ class App:
                 wall = self.clock.read()
             except Exception:
                 wall = None  # an RTC that cannot be read: the clock is unset
-        if wall is None and self.core is not None:
+        if wall is None and old is not None:
             try:
-                wall = self.core.wall_time()  # a rebuilt core keeps the clock the old one had
+                wall = old.wall_time(now_ms)  # a rebuilt core keeps the clock the old one had
             except Exception:
                 wall = None
         fl = self.flash
@@ -402,8 +408,6 @@ class App:
         not keep the knob braked. It never raises: the loop must go on whatever happens here."""
         self.faults += 1
         self.last_fault = exc
-        if self._in_fault:
-            return  # a fault while a fault's rebuild resyncs the ports: counted, no second rebuild
         prev = self._prev_fault
         self._prev_fault = now_ms
         try:
@@ -420,6 +424,11 @@ class App:
             self._fault_t = now_ms
             self.fault_records += 1
             self._record((now_ms, LOG_FAULT, key, None))
+        if self._in_fault:
+            # a fault inside the handling of one (a port's resync feeding the rebuilt core): counted
+            # and logged; the rebuild under way goes on (rebuilding again from in here recursed
+            # until the stack gave out, leaving the uncalibrated fallback core)
+            return
         old = self.core
         try:
             if code == F_POLL and not old.motor:

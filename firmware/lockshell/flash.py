@@ -43,6 +43,8 @@ class Storage:
         self.boots = 0
         try:
             self.tally = Tally(log_part, 0)
+            if self.tally.corrupt:  # no block of it checks: the counts are lost (its first set
+                self.faults.append((STORE_LOG, -1))  # starts it again), and that is said
             self.boots = self.tally.get(T_BOOTS) + 1
             self.tally.set(T_BOOTS, b"", self.boots)
         except Exception as e:
@@ -119,8 +121,9 @@ class LogSink:
         self.appended = 0
 
     def __call__(self, rec):
-        core = self.app.core
-        w = core.wall_time() if core is not None else None
+        # the wall clock at the record's own time (an install or a fault may come long after the
+        # core's last event)
+        w = self.app.wall_at(rec[0])
         if rec[1] == LOG_CLOCK_SET:  # (the App put its arg on the records' time base)
             rec = (rec[0], rec[1], (rec[2][0], self.app.since_boot(rec[2][1])), rec[3])
         if w is None:

@@ -29,8 +29,9 @@ _CALIBRATE = (1, 1, 40, 0, 0, 160,
              1, 0, 200, 0, 0, 200,
              1, 0, 200, 0, 0, 200,
              1, 0, 200)
-_BATTERY = (1, 1, 400, 0, 0, 200,
-            1, 1, 400)  # low (or critical) battery: two long beeps, once at the change
+_BATTERY = (1, 1, 40, 0, 0, 200,  # three short chirps: change the battery
+            1, 1, 40, 0, 0, 200,
+            1, 1, 40)
 
 # indexed by IND_* (1..8); IND_ALARM and IND_CLEAR are the policy's
 _PATTERNS = (None, _OK, _DENIED, _ALARM, None, _LOCKED, _UNLOCKED, _CALIBRATE, _BATTERY)

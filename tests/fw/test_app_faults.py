@@ -283,3 +283,39 @@ def test_a_door_sensor_that_fails_keeps_the_bolt_from_being_thrown_until_it_read
     assert r.app.core.door_known and not r.app.core.door_open
     r.run_to(63200, 5)
     assert r.drives and r.drives[-1][1] == -1
+
+
+class _ResyncPort:
+    """An extra input port whose resync feeds the rebuilt core an event that faults again."""
+    kind = EV_CREDENTIAL
+
+    def poll(self, app, now, tick):
+        pass
+
+    def next_deadline(self):
+        return None
+
+    def busy(self):
+        return False
+
+    def resync(self, app, now):
+        app.feed(now, EV_CREDENTIAL, (CARD, "04A1B2C3"))
+
+
+def test_a_fault_while_a_fault_is_handled_does_not_rebuild_again():
+    r = Rig(pos=UNLOCK, config={"relock_on_boot": False})
+    r.app.add_port(_ResyncPort())
+
+    def broken(kind, ident, local):
+        raise OSError(5)
+    r.app.keys.check = broken
+    r.run_to(100, 5)
+    r.app.submit(100, EV_CREDENTIAL, (CARD, "04A1B2C3"))  # F_CORE; the resync's card faults again
+    assert r.app.faults == 2 and r.app.core.cal == (LOCK, UNLOCK) and r.app.core.state == 3
+    assert [x[2] for x in r.app.log if x[1] == LOG_FAULT] == [(F_CORE, EV_CREDENTIAL)]
+    assert [x[2][0] for x in r.app.log if x[1] == LOG_BOOT] == [3, 3]  # one rebuild, calibrated
+    r.button_pin.set(0)
+    r.run_to(200, 5)
+    r.button_pin.set(1)
+    r.run_to(300, 5)
+    assert r.lines()[-1].endswith("UNLOCK button")  # (already unlocked: the press is recorded)
