@@ -148,10 +148,20 @@ def main(argv):
     w("")
     w("## Whole-firmware heap (`%s`, MicroPython `-X heapsize=%s`)" % (cmd, h["heapsize"]))
     w("")
-    w("- modules as .mpy: %d B; App + drivers + reader objects: %d B; in use in the steady state %d B, free %d B"
-      % (h["code_bytes"], h["objects_bytes"], h["steady_used"], h["heap_free"]))
-    w("- allocated per App.poll in the steady state (10 ms polls, the reader waking every 100 ms for type A and FeliCa, no card): "
-      "**%.1f B** over %d polls" % (h["alloc_per_poll"], h["polls"]))
+    m = h["mpy_in_ram"]
+    if "error" in m:
+        w("- .mpy files copied into RAM: **does not fit** (%s with %d B in use)" % (m["error"], m["heap_used_at_error"]))
+    r = h["romfs"]
+    if "error" in r:
+        w("- ROMFS image, code in place: **does not fit** (%s)" % r["error"])
+    else:
+        w("- ROMFS image of %d B, code run in place: modules %d B; App, drivers, reader, keypad, battery, key store, "
+          "log and tally objects %d B; in use in the steady state %d B (peak %d B), largest free block %d B"
+          % (h["romfs_image_bytes"], r["code_bytes"], r["objects_bytes"], r["steady_used"], r["peak_used"],
+             r["largest_free_block"]))
+        w("- allocated per App.poll (10 ms polls, reader every 100 ms, a decision every 10 s): **%.1f B** over %d "
+          "polls; in the seconds with nothing decided or logged: **%.1f B** over %d polls"
+          % (r["alloc_per_poll"], r["polls"], r.get("idle_alloc_per_poll", 0), r.get("idle_polls", 0)))
     cmd, r = res["nfc_poll"]
     w("")
     w("## NFC reader (`%s`)" % cmd)
