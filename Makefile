@@ -27,7 +27,8 @@ bench: $(STAMP)
 # the property tests with 20x the examples of the default run (thousands per property)
 nightly: $(STAMP)
 	DOORKIT_PROFILE=nightly $(PY) -m pytest -q tests/test_core_properties.py tests/test_hmac256_vs_cpython.py tests/test_pn532_emulator.py \
-		tests/test_scenario_fuzz.py tests/test_fast_forward.py tests/test_bundle_properties.py
+		tests/test_scenario_fuzz.py tests/test_fast_forward.py tests/test_bundle_properties.py \
+		tests/test_schedule_properties.py tests/test_eventlog_properties.py tests/test_use_counts_properties.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
