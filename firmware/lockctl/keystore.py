@@ -173,12 +173,10 @@ class KeyStore:
         older slot (which would bring back revoked keys), and says so (self.error). Nothing is ever
         rewritten here."""
         self.error = None
-        best, bad_headers = None, 0
+        best = None
         for s in (0, 1):
-            h = self._header(s)
-            if h is False:
-                bad_headers += 1
-            elif h is not None and (best is None or h[0] > best[1][0]):
+            h = self._header(s)  # (False: a header that does not check; see above)
+            if h and (best is None or h[0] > best[1][0]):
                 best = (s, h)
         floor = self._floor()
         self.slot, self.version, self.count, self.nblocks = -1, 0, 0, 0

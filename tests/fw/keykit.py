@@ -55,15 +55,31 @@ def install(store, data, chunk=700):
     return inst.finish()
 
 
-_files = [0]
+_files = []
+
+
+def cell_file(blocks, chunk=4096):
+    """FileCells in a file of this process's own (two test runs at once must not share one); the
+    file made four files ago is removed (no test holds four flashes at once)."""
+    import os
+    from binascii import hexlify
+    if not _files:
+        _files.append(hexlify(os.urandom(6)).decode())
+    path = "/tmp/doorkit-test-%s-%d.nor" % (_files[0], len(_files))
+    _files.append(path)
+    if len(_files) > 5:
+        try:
+            os.remove(_files[-5])
+        except OSError:
+            pass
+    return FileCells(path, blocks * 4096, chunk, True)
 
 
 def flash(blocks):
     """A simulated flash; in MicroPython its cells live in a file, not on the (board-sized) heap."""
     if sys.implementation.name != "micropython":
         return NorFlash(blocks)
-    _files[0] += 1
-    return NorFlash(blocks, cells=FileCells("/tmp/doorkit-test-%d.nor" % _files[0], blocks * 4096, fresh=True))
+    return NorFlash(blocks, cells=cell_file(blocks))
 
 
 def digest(dev, first, n):

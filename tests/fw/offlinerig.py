@@ -25,7 +25,7 @@ from lockctl import schedule as S
 from lockctl.plan import TALLY_BLOCKS
 from lockctl.codes import EV_CREDENTIAL, KIND_ISO14443A, KIND_PIN, LOG_CLOCK_SET, LOG_MANUAL_LOCK, \
     LOG_MANUAL_UNLOCK, LOG_UNLOCK, SRC_BUTTON, LOCKED
-from sim.nor import NorFlash, FileCells, Partition
+from sim.nor import NorFlash, Partition
 gc.collect()
 
 KEY_BLOCKS = 8
@@ -99,17 +99,14 @@ class Settings:
             self.config = dict(data)
 
 
-_files = [0]
-
-
 def nor(blocks):
     """A fresh simulated flash; in MicroPython its cells in a file (as keykit.flash) with 512-byte
     copy buffers rather than 4 KB ones."""
     import sys
     if sys.implementation.name != "micropython":
         return NorFlash(blocks)
-    _files[0] += 1
-    return NorFlash(blocks, cells=FileCells("/tmp/doorkit-offline-%d.nor" % _files[0], blocks * 4096, 512, True))
+    from keykit import cell_file
+    return NorFlash(blocks, cells=cell_file(blocks, 512))
 
 
 class Rtc:
