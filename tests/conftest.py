@@ -64,10 +64,16 @@ def run_micropython(path, names=(), heap=HEAP, timeout=300):
     compile_tree(FIRMWARE, fw_build)
     compile_tree(FW_TESTS, tests_build)
     compile_tree(os.path.join(ROOT, "sim"), os.path.join(sim_build, "sim"), only=MICROPYTHON_MODULES)
-    env = dict(os.environ, MICROPYPATH=os.pathsep.join([fw_build, tests_build, sim_build, ".frozen"]))
+    import shutil
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="doorkit-mp-")  # the module's simulated flash files (keykit.cell_file)
+    env = dict(os.environ, MICROPYPATH=os.pathsep.join([fw_build, tests_build, sim_build, ".frozen"]), DOORKIT_TMP=tmp)
     module = os.path.basename(path)[:-3]
-    proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), module] + list(names),
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    try:
+        proc = subprocess.run([mp, "-X", "heapsize=" + heap, os.path.join(TESTS_DIR, "mprun.py"), module] + list(names),
+                              capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     results, current, done = {}, None, False
     for line in proc.stdout.splitlines():
         if line.startswith("@@PASS "):

@@ -59,13 +59,14 @@ _files = []
 
 
 def cell_file(blocks, chunk=4096):
-    """FileCells in a file of this process's own (two test runs at once must not share one); the
-    file made four files ago is removed (no test holds four flashes at once)."""
+    """FileCells in a file of this process's own (two test runs at once must not share one), in
+    $DOORKIT_TMP (the harness makes one a module and removes it after) or /tmp; the file made four
+    files ago is removed (no test holds four flashes at once)."""
     import os
     from binascii import hexlify
     if not _files:
         _files.append(hexlify(os.urandom(6)).decode())
-    path = "/tmp/doorkit-test-%s-%d.nor" % (_files[0], len(_files))
+    path = "%s/doorkit-test-%s-%d.nor" % (os.getenv("DOORKIT_TMP") or "/tmp", _files[0], len(_files))
     _files.append(path)
     if len(_files) > 5:
         try:
