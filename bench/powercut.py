@@ -331,14 +331,7 @@ def _ks_bundle(cards, kind, version, base, model, ops):
 
 
 def _ks_install(store, data, chunk=512):
-    from lockctl import bundle as B
-    mv = memoryview(data)
-    inst = store.begin(mv[:B.HEADER])
-    i = B.HEADER
-    while i < len(mv):
-        inst.feed(mv[i:i + chunk])
-        i += chunk
-    return inst.finish()
+    return store.install(data, chunk)
 
 
 def _ks_is(store, cards, version, model, recs, sample):

@@ -204,11 +204,7 @@ class VirtualDoor:
             opts = k[3] if len(k) > 3 else {}
             self.book.add(k[0], k[1], k[2], **opts)
         if keys:  # provisioned before the first boot: no BUNDLE record
-            st = KeyStore(self.flash.part("keys"), SECRET, DOOR_ID)
-            data = self.book.bundle()
-            inst = st.begin(data[:104])
-            inst.feed(data[104:])
-            inst.finish()
+            KeyStore(self.flash.part("keys"), SECRET, DOOR_ID).install(self.book.bundle())
             self.book.installed()
         self.rtc = VirtualRTC(self.world)
         if clock is not None:

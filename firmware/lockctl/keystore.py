@@ -334,6 +334,18 @@ class KeyStore:
             raise B.BundleError(R_NO_ROOM, "%d credentials, room for %d" % (count, self.capacity))
         return Installer(self, kind, nprof, version, count, blen, sha)
 
+    def install(self, data, chunk=512):
+        """A whole bundle already in hand (bytes), fed in pieces as a stream would: -> the version;
+        BundleError as begin() / finish(). (Tools, tests and provisioning; the lock feeds pieces as
+        they arrive: App.bundle_begin.)"""
+        mv = memoryview(data)
+        inst = self.begin(mv[:B.HEADER])
+        i = B.HEADER
+        while i < len(mv):
+            inst.feed(mv[i:i + chunk])
+            i += chunk
+        return inst.finish()
+
 
 def _hex(b):
     s = ""

@@ -46,13 +46,7 @@ def install(store, data, chunk=700):
         for p in parts:
             inst.feed(p)
         return inst.finish()
-    mv = memoryview(data)
-    inst = store.begin(mv[:B.HEADER])
-    i = B.HEADER
-    while i < len(mv):
-        inst.feed(mv[i:i + chunk])
-        i += chunk
-    return inst.finish()
+    return store.install(data, chunk)
 
 
 _files = []
