@@ -1,7 +1,8 @@
-# In-memory key list: (kind, ident) -> user. The core asks keys.check(kind, ident, now_ms) and gets
-# (user, None) for a valid key or (None, reason) otherwise (reason an R_* code). The flash key store
-# replaces this later behind the same method. kind is a KIND_* code, ident the identity the reader
-# reports (upper-case hex).
+# In-memory key list: (kind, ident) -> user, always valid, no use counts. The lock and the simulator
+# use the flash key store (lockctl/keystore.py); this stand-in with the same protocol
+# (check(kind, ident, local) -> (user, None) or (None, R_*), consume(kind, ident)) serves the core's
+# unit tests and the benchmarks that exercise the core alone. kind is a KIND_* code, ident the
+# identity the reader reports (upper-case hex).
 from lockctl.codes import KIND_LAST, R_UNKNOWN
 
 

@@ -104,7 +104,8 @@ def verify(resp, phone_id, challenge, door_id, keys):
 
 
 class PhoneKeys:
-    # phone id -> key, in memory (the flash key store comes later behind the same key_for())
+    # phone id -> key, in memory: a stand-in for the tests of the protocol alone. The lock uses the
+    # key store's key_for() (lockctl/keystore.py: the key derived from the door secret)
     def __init__(self, entries=None):
         self._keys = {}
         if entries:
