@@ -232,17 +232,25 @@ class App:
         if len(head) < HEADER:
             self._bundle_refused(now_ms, R_CORRUPT)
             return self.bundle_result
-        ok = self.bundle_begin(now_ms, head[:HEADER])
-        pieces = [head[HEADER:]] if len(head) > HEADER else []
-        for c in pieces + list(it) if ok else ():
-            if not self.bundle_feed(now_ms, c):
+        if not self.bundle_begin(now_ms, head[:HEADER]):
+            return self.bundle_result
+        if len(head) > HEADER and not self._feed_all(now_ms, head[HEADER:]):
+            return self.bundle_result
+        for c in it:  # piece by piece as the stream yields them: never the whole bundle in RAM
+            if not self._feed_all(now_ms, c):
                 return self.bundle_result
-            while self.bundle_step(now_ms):
-                pass
-        if ok and self.bundle_end(now_ms):
+        if self.bundle_end(now_ms):
             while self.bundle_step(now_ms):
                 pass
         return self.bundle_result
+
+    def _feed_all(self, now_ms, chunk):
+        """Feed one piece and run the steps it queued. -> False if the bundle was refused."""
+        if not self.bundle_feed(now_ms, chunk):
+            return False
+        while self.bundle_step(now_ms):
+            pass
+        return True
 
     def _load(self):
         """(config, calibration, bad) from the store: each stored setting that no longer validates
