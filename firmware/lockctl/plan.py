@@ -4,7 +4,10 @@
 # host (which writes the partition table and the factory image, issue 8) and the simulator (which
 # lays out its simulated flash the same way). (label, type, subtype, offset, size); type "app" or
 # "data"; data subtypes as ESP-IDF names them (raw data partitions use "undefined", 0x06 is not
-# used). Offsets and sizes are multiples of the 4096-byte erase block; apps start 64 KB-aligned.
+# used; "romfs" is MicroPython's subtype 0x8f for a ROMFS partition, as in its own
+# partitions-4MiB-romfs.csv: the firmware's compiled modules live there and run in place, since as
+# .mpy files loaded into RAM they would not fit the heap of an ESP32 without PSRAM). Offsets and
+# sizes are multiples of the 4096-byte erase block; apps start 64 KB-aligned.
 from micropython import const
 
 BLOCK = const(4096)
@@ -14,7 +17,8 @@ PLANS = {
     "4M": (
         ("nvs", "data", "nvs", 0x9000, 0x6000),
         ("phy_init", "data", "phy", 0xF000, 0x1000),
-        ("factory", "app", "factory", 0x10000, 0x1F0000),  # MicroPython + frozen code: 1.94 MB
+        ("factory", "app", "factory", 0x10000, 0x1D0000),  # MicroPython: 1.81 MB
+        ("romfs", "data", "romfs", 0x1E0000, 0x20000),  # the firmware's .mpy, run in place (128 KB)
         ("vfs", "data", "fat", 0x200000, 0x40000),  # littlefs: code, settings, door secret (256 KB)
         ("log", "data", "undefined", 0x240000, 0x100000),  # event log + tally (1 MB)
         ("keys", "data", "undefined", 0x340000, 0xC0000),  # key store, two slots (768 KB)
@@ -22,7 +26,8 @@ PLANS = {
     "8M": (
         ("nvs", "data", "nvs", 0x9000, 0x6000),
         ("phy_init", "data", "phy", 0xF000, 0x1000),
-        ("factory", "app", "factory", 0x10000, 0x1F0000),
+        ("factory", "app", "factory", 0x10000, 0x1D0000),
+        ("romfs", "data", "romfs", 0x1E0000, 0x20000),
         ("vfs", "data", "fat", 0x200000, 0x80000),  # 512 KB
         ("log", "data", "undefined", 0x280000, 0x100000),  # 1 MB
         ("keys", "data", "undefined", 0x380000, 0x480000),  # 4.5 MB: two slots of 2.25 MB

@@ -2,11 +2,14 @@
 
     doorkit sim --script FILE   run a scenario (docs/scenarios.md), print its log, check `expect`
     doorkit sim                 an interactive door in the terminal (curses)
+    doorkit vboard|flash|image|deploy|provision|keys|enroll|calibrate|clock|logs
+                                the host toolkit (doorkit.commands; each has --help)
 
-Exit status: 0 success; 1 the log differs from the scenario's expect block; 2 bad usage (a bad
-argument, or arguments that do not go together), a bad scenario file, an action the lock refused,
-or no terminal for the interactive door; 3 an internal error (a bug: please report it); 130
-interrupted (Ctrl-C); 141 the reader of the output went away (a closed pipe).
+Exit status (doorkit.errors): 0 success; 1 a check failed (the log differs from the scenario's
+expect block, a verify after a write); 2 bad usage (a bad argument, or arguments that do not go
+together), a bad scenario file, an action the lock refused, or no terminal for the interactive
+door; 3 an internal error (a bug: please report it); 4 no board; 5 refused by the board; 6 a bad
+input file; 7 a conflict; 130 interrupted (Ctrl-C); 141 the reader of the output went away.
 """
 import argparse
 import math
@@ -16,13 +19,9 @@ import sys
 import time
 
 import doorkit
-
-EXIT_OK = 0
-EXIT_MISMATCH = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
-EXIT_PIPE = 141
+from doorkit import commands
+from doorkit.errors import (EXIT_OK, EXIT_MISMATCH, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED,  # noqa: F401
+                            EXIT_PIPE, UserError)
 
 STEP_MAX_MS = 100  # --step: the board's App polls every 10 ms; past this the cross-check means nothing
 SPEED_MIN, SPEED_MAX = 1 / 16.0, 64.0  # --speed: what + and - in the interactive door reach
@@ -124,6 +123,14 @@ def _parser():
     s.add_argument("--speed", type=_speed, action=_Once, default=None,
                    help="interactive door: virtual seconds per real second (%g..%g, default 1)"
                         % (SPEED_MIN, SPEED_MAX))
+    for name in commands.COMMANDS:
+        mod = commands.load(name)
+        if mod is None:
+            continue
+        c = sub.add_parser(name, help=mod.HELP, allow_abbrev=False,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        c.set_defaults(_run=mod.run)
+        mod.register(c)
     return p
 
 
@@ -133,7 +140,14 @@ def main(argv=None):
         args = p.parse_args(argv)
         if args.command == "sim":
             return cmd_sim(args)
-        sys.stderr.write("doorkit: give a command (sim); doorkit --help says more\n")
+        if getattr(args, "_run", None) is not None:
+            try:
+                return args._run(args)
+            except UserError as e:
+                sys.stderr.write("doorkit %s: %s\n" % (args.command, _printable(str(e))))
+                return e.code
+        sys.stderr.write("doorkit: give a command (%s); doorkit --help says more\n"
+                         % ", ".join(["sim"] + [n for n in commands.COMMANDS if commands.load(n)]))
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("doorkit: interrupted\n")
