@@ -1,0 +1,1 @@
+"""Provisioning: door directories, users and credentials, the local event history."""
