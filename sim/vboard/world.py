@@ -1,0 +1,265 @@
+"""The virtual board's physical world, served over RPC to the unix-port interpreter.
+
+WorldHost(seed) owns a sim World, its SimMachine (the ESP32 pin map of firmware/lockshell/board.py)
+and a PN532 emulator on the machine's UART (as sim/board.py's VirtualDoor(nfc=True) wires it), plus
+a VirtualKeypad and a VirtualBattery on the virtual clock. The world is the door, not the board: it
+survives resets of the interpreter.
+
+RPC (one JSON line each way, see /work/spec/issue8.md "The virtual board"):
+  request  [t_ms, handle, method, args]
+  response [result, skip_to]  or  [null, skip_to, "ErrType: text"]
+handle 0 is the machine factory: "Pin" [id, mode, pull, value], "PWM" [pin, freq, duty_u16],
+"ADC" [pin, atten], "UART" [id, baudrate, tx, rx, timeout] -> a new int handle. A machine object
+as an argument travels as {"h": n}, bytes as {"b": hex}. Other handles: the method of that object.
+Handle 0 also has "reset" (a hard reset request: noted, the interpreter exits) and "now".
+The world advances to t_ms first (never backwards: an older t_ms is taken as now).
+
+Control (Python calls, also reachable as handle-0 RPC methods of the same name with a "ctl_"
+prefix): tap(card, hold_ms), door(what), button(ms), turn(where, ms), jam(at, moves), unjam(),
+advance(ms), status().
+"""
+import json
+import socket
+import threading
+
+from ..world import World
+from .. import pn532 as _pn532
+from ..keypad import VirtualKeypad
+from ..battery import VirtualBattery
+from ..board import NFC_CARDS, _deg, _ms
+
+
+def _dec(v, objs):
+    """JSON argument -> Python: {"h": n} -> the object, {"b": hex} -> bytes, lists recursively."""
+    if isinstance(v, dict):
+        if "h" in v and len(v) == 1:
+            o = objs.get(v["h"])
+            if o is None:
+                raise ValueError("no object with handle %r" % (v["h"],))
+            return o
+        if "b" in v and len(v) == 1:
+            return bytes.fromhex(v["b"])
+        return dict((k, _dec(x, objs)) for k, x in v.items())
+    if isinstance(v, list):
+        return [_dec(x, objs) for x in v]
+    return v
+
+
+def _enc(v):
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return {"b": bytes(v).hex()}
+    if isinstance(v, (list, tuple)):
+        return [_enc(x) for x in v]
+    if isinstance(v, dict):
+        return dict((str(k), _enc(x)) for k, x in v.items())
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return v
+    raise TypeError("cannot send a %s over the RPC" % type(v).__name__)
+
+
+# what each machine object may be asked over the RPC (nothing private)
+_METHODS = {
+    "Pin": ("value", "on", "off", "init", "irq"),
+    "PWM": ("duty_u16", "freq", "init", "deinit"),
+    "ADC": ("read_u16", "read", "atten", "width"),
+    "UART": ("write", "any", "read", "readinto", "reset_input_buffer", "flush"),
+}
+
+
+class WorldHost:
+    def __init__(self, seed=0, **world_opts):
+        self.lock = threading.RLock()
+        self.world = World(seed=seed, **world_opts)
+        w = self.world
+        self.machine = w.machine
+        self.pn532 = self.machine.attach_pn532(_pn532.PN532Emulator(lambda: w.now, seed=seed))
+        self.keypad = VirtualKeypad(lambda: w.now, seed=seed)
+        self.battery = VirtualBattery(lambda: w.now, drain_mv_per_hour=0.15, drain_mv_per_motor_s=0.02,
+                                      load=lambda: w.direction != 0)
+        self.objs = {}  # handle -> (kind, object)
+        self._next = 1
+        self.skip_to = None
+        self.resets = 0  # hard reset requests from the interpreter
+        self._cards = {}
+        self._leave = []  # (t, card) cards leaving the field
+        self._server = None
+
+    # ------------------------------------------------------------------ time
+    @property
+    def now(self):
+        return self.world.now
+
+    def advance_to(self, t):
+        """Advance the world to t (ms), letting tapped cards leave the field on time."""
+        w = self.world
+        t = int(t)
+        if t <= w.now:
+            return
+        for lt, c in sorted(self._leave, key=lambda x: x[0]):
+            if lt > t:
+                break
+            if lt > w.now:
+                w.advance_to(lt)
+            self._leave.remove((lt, c))
+            if not any(c2 is c for _, c2 in self._leave):
+                self.pn532.leave(c)
+        w.advance_to(t)
+        if self.skip_to is not None and self.skip_to <= w.now:
+            self.skip_to = None
+
+    # ------------------------------------------------------------------ RPC
+    def handle(self, req):
+        """One request list -> one response list (never raises)."""
+        with self.lock:
+            try:
+                t, h, method, args = req
+                if t is not None:
+                    self.advance_to(t)
+                res = _enc(self._call(h, method, _dec(list(args or []), dict((k, o) for k, (_, o) in self.objs.items()))))
+                return [res, self.skip_to]
+            except Exception as e:  # every error goes back to the interpreter as text
+                return [None, self.skip_to, "%s: %s" % (type(e).__name__, e)]
+
+    def _call(self, h, method, args):
+        if h == 0:
+            if method in _METHODS:
+                o = getattr(self.machine, method)(*args)
+                n = self._next
+                self._next += 1
+                self.objs[n] = (method, o)
+                return n
+            if method == "reset":
+                self.resets += 1
+                return True
+            if method == "now":
+                return self.world.now
+            if method.startswith("ctl_") and method[4:] in _CONTROL:
+                return getattr(self, method[4:])(*args)
+            raise ValueError("the machine has no %r" % (method,))
+        if h not in self.objs:
+            raise ValueError("no object with handle %r" % (h,))
+        kind, o = self.objs[h]
+        if method not in _METHODS[kind]:
+            raise AttributeError("%s has no method %r" % (kind, method))
+        if kind == "UART" and method == "readinto":  # the buffer lives in the interpreter
+            n = args[0] if args else 64
+            return o.read(n) or None
+        return getattr(o, method)(*args)
+
+    # ------------------------------------------------------------------ control
+    def tap(self, card, hold_ms=1000):
+        with self.lock:
+            if card not in NFC_CARDS:
+                raise ValueError("unknown card %r (known: %s)" % (card, ", ".join(NFC_CARDS)))
+            c = self._cards.get(card)
+            if c is None:
+                c = self._cards[card] = NFC_CARDS[card][2]()
+            self._leave = [x for x in self._leave if x[1] is not c]
+            self.pn532.enter(c)
+            if hold_ms is not None:
+                self._leave.append((self.world.now + _ms(hold_ms, "a tap", 1), c))
+            return {"card": card, "ident": list(NFC_CARDS[card][1])}
+
+    def door(self, what):
+        with self.lock:
+            if what in ("open", "opened"):
+                ok = self.world.open_door()
+            elif what in ("close", "closed", "shut"):
+                ok = self.world.close_door()
+            else:
+                raise ValueError("door is open or close, not %r" % (what,))
+            return {"done": bool(ok), "door_open": self.world.door_open}
+
+    def button(self, ms=150):
+        with self.lock:
+            return {"done": bool(self.world.press(_ms(ms, "a press", 1)))}
+
+    def turn(self, where, ms=600):
+        with self.lock:
+            return {"angle": self.world.turn_by_hand(_deg(self.world, where), _ms(ms, "a turn"))}
+
+    def jam(self, at=None, moves=None):
+        with self.lock:
+            self.world.jam(None if at is None else _deg(self.world, at), moves)
+            return {"jammed": True}
+
+    def unjam(self):
+        with self.lock:
+            self.world.unjam()
+            return {"jammed": False}
+
+    def keypad_press(self, key, hold_ms=120):
+        with self.lock:
+            self.keypad.press(key, hold_ms)
+            return {"key": key}
+
+    def advance(self, ms):
+        """Ask the interpreter to skip ms of virtual time: skip_to = now + ms (returned with every
+        RPC answer until the interpreter's clock has reached it)."""
+        with self.lock:
+            self.skip_to = self.world.now + _ms(ms, "advance")
+            return {"skip_to": self.skip_to}
+
+    def status(self):
+        with self.lock:
+            w, m = self.world, self.machine
+            return {
+                "now_ms": w.now,
+                "angle": round(w.angle, 2),
+                "door_open": w.door_open,
+                "motor_running": w.direction != 0,
+                "motor": w.direction,
+                "led": bool(m.led is not None and m.led.value()),
+                "buzzer": bool(m.buzzer is not None and m.buzzer.duty_u16()),
+                "jammed": w.jammed,
+                "in_field": [n for n, c in self._cards.items() if c in self.pn532.field],
+                "skip_to": self.skip_to,
+                "resets": self.resets,
+                "calibration": [w.counts_deg(w.lock_deg), w.counts_deg(w.unlock_deg)],
+            }
+
+    # ------------------------------------------------------------------ serving
+    def serve(self, sock):
+        """Accept RPC connections on a listening socket in a daemon thread (one thread per
+        connection): one JSON request line -> one JSON response line. Returns the thread."""
+        self._server = sock
+
+        def conn_loop(c):
+            f = c.makefile("rwb")
+            try:
+                for line in f:
+                    line = line.strip()
+                    if not line:
+                        continue
+                    try:
+                        req = json.loads(line)
+                    except ValueError as e:
+                        resp = [None, self.skip_to, "ValueError: bad request line: %s" % e]
+                    else:
+                        resp = self.handle(req)
+                    f.write(json.dumps(resp, separators=(",", ":")).encode() + b"\n")
+                    f.flush()
+            except (OSError, ValueError):
+                pass
+            finally:
+                try:
+                    f.close()
+                    c.close()
+                except OSError:
+                    pass
+
+        def accept_loop():
+            while True:
+                try:
+                    c, _ = sock.accept()
+                except OSError:
+                    return
+                c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                threading.Thread(target=conn_loop, args=(c,), daemon=True).start()
+
+        th = threading.Thread(target=accept_loop, daemon=True)
+        th.start()
+        return th
+
+
+_CONTROL = ("tap", "door", "button", "turn", "jam", "unjam", "keypad_press", "advance", "status")
