@@ -114,6 +114,7 @@ class KeyBook:
         self.profiles = [(S.P_ALWAYS, 0, 0, 0)]  # append-only: indices stay valid across deltas
         self.version = 0  # the version the door has installed
         self._door = None  # {key: record} as the door has it (None: nothing installed yet)
+        self._pending = None  # (version, records) of the last bundle() until installed()
 
     # ------------------------------------------------------------------ editing
     def user(self, name):
@@ -158,6 +159,58 @@ class KeyBook:
         if self.creds.pop(c, None) is None:
             raise KeyError_("no such credential: %s %s" % (KIND_NAMES[c[0]], c[1]))
 
+    def owner(self, kind, ident):
+        """The user a credential is registered to, or None (KeyError_ for a malformed one)."""
+        c = self._cred(kind, ident)
+        got = self.creds.get(c)
+        return None if got is None else got[0]
+
+    def credentials(self, user=None):
+        """[(kind name, ident, user, profile, from, until, uses, enabled)] sorted, of one user or all."""
+        out = []
+        for (k, ident), v in sorted(self.creds.items(), key=lambda kv: (kv[1][0], kv[0])):
+            if user is None or v[0] == user:
+                out.append((KIND_NAMES[k], ident) + v)
+        return out
+
+    # ------------------------------------------------------------------ saving
+    def state(self):
+        """Everything a later session needs to carry on (JSON-friendly): users, credentials,
+        profiles, the installed version and what the door holds (so the next delta is right), and
+        a bundle built but not yet confirmed installed."""
+        def recs(d):
+            return None if d is None else {k.hex(): v.hex() for k, v in sorted(d.items())}
+        pending = self._pending
+        return {
+            "users": dict(self.users),
+            "credentials": [[KIND_NAMES[k], ident, v[0], list(v[1]), v[2], v[3], v[4], v[5]]
+                            for (k, ident), v in sorted(self.creds.items())],
+            "profiles": [list(p) for p in self.profiles],
+            "version": self.version,
+            "door": recs(self._door),
+            "pending": None if pending is None else [pending[0], recs(pending[1])],
+        }
+
+    @classmethod
+    def from_state(cls, secret, door_id, st):
+        """The KeyBook that state() described; ValueError/KeyError/TypeError on a malformed one."""
+        def recs(d):
+            return None if d is None else {bytes.fromhex(k): bytes.fromhex(v) for k, v in d.items()}
+        b = cls(secret, door_id)
+        b.users = {str(k): int(v) for k, v in st["users"].items()}
+        for kind, ident, user, prof, frm, to, uses, enabled in st["credentials"]:
+            if user not in b.users:
+                raise ValueError("credential of an unknown user %r" % (user,))
+            b.creds[(kind_code(kind), str(ident))] = (user, tuple(int(x) for x in prof), int(frm), int(to),
+                                                       int(uses), bool(enabled))
+        b.profiles = [tuple(int(x) for x in p) for p in st["profiles"]]
+        b.version = int(st["version"])
+        b._door = recs(st.get("door"))
+        p = st.get("pending")
+        if p is not None:
+            b._pending = (int(p[0]), recs(p[1]))
+        return b
+
     # ------------------------------------------------------------------ bundles
     def _profile(self, prof):
         if prof not in self.profiles:
@@ -198,6 +251,8 @@ class KeyBook:
 
     def installed(self):
         """The door installed the last bundle(): deltas start from it now."""
+        if self._pending is None:
+            raise KeyError_("no bundle was built to be installed")
         self.version, self._door = self._pending
 
 
