@@ -27,6 +27,8 @@ from .. import pn532 as _pn532
 from ..keypad import VirtualKeypad
 from ..battery import VirtualBattery
 from ..board import NFC_CARDS, _deg, _ms
+from ..world import SimPin
+from lockshell import board as _fw_board
 
 
 def _dec(v, objs):
@@ -83,6 +85,8 @@ class WorldHost:
         self._cards = {}
         self._leave = []  # (t, card) cards leaving the field
         self._server = None
+        self.rtc = None  # (datetime tuple, world ms it was set at) or None: unset since power-up
+        self.on_reset = None  # callable the supervisor sets: the interpreter asked for machine.reset()
 
     # ------------------------------------------------------------------ time
     @property
@@ -123,14 +127,20 @@ class WorldHost:
     def _call(self, h, method, args):
         if h == 0:
             if method in _METHODS:
-                o = getattr(self.machine, method)(*args)
+                o = self._wired(method, args)
+                if o is None:
+                    o = getattr(self.machine, method)(*args)
                 n = self._next
                 self._next += 1
                 self.objs[n] = (method, o)
                 return n
             if method == "reset":
                 self.resets += 1
+                if self.on_reset is not None:
+                    self.on_reset()
                 return True
+            if method == "rtc":
+                return self._rtc(*args)
             if method == "now":
                 return self.world.now
             if method.startswith("ctl_") and method[4:] in _CONTROL:
@@ -145,6 +155,59 @@ class WorldHost:
             n = args[0] if args else 64
             return o.read(n) or None
         return getattr(o, method)(*args)
+
+    def _wired(self, kind, args):
+        """The keypad's row and column pins and the battery's ADC (which SimMachine leaves
+        unwired), or None for the pins SimMachine wires."""
+        if kind == "Pin" and args:
+            pid = args[0]
+            if pid in _fw_board.KP_ROWS:
+                p = SimPin(pid, SimPin.OPEN_DRAIN, value=1, name="kp-row")
+                self.keypad.attach_row(_fw_board.KP_ROWS.index(pid), p)
+                return p
+            if pid in _fw_board.KP_COLS:
+                c = _fw_board.KP_COLS.index(pid)
+                return SimPin(pid, SimPin.IN, SimPin.PULL_UP, read=self.keypad.col_reader(c), name="kp-col")
+        if kind == "ADC" and args and getattr(args[0], "id", None) == _fw_board.BATT_ADC:
+            self.battery.update()
+            return self.battery.adc
+        return None
+
+    def _rtc(self, dt=None):
+        """machine.RTC().datetime(): the tuple now (counting on from when it was set), or set it."""
+        from lockctl.schedule import days_from_civil, civil_from_days
+        w = self.world
+        if dt is not None:
+            self.rtc = (tuple(int(x) for x in dt), w.now)
+            return None
+        if self.rtc is None:
+            return [2000, 1, 1, 5, 0, 0, 0, 0]  # what an ESP32's RTC reads after power-up
+        (y, mo, d, _wd, hh, mm, ss, _sub), at = self.rtc
+        secs = days_from_civil(y, mo, d) * 86400 + hh * 3600 + mm * 60 + ss + (w.now - at) // 1000
+        day, rem = divmod(secs, 86400)
+        y, mo, d = civil_from_days(day)
+        return [y, mo, d, (day + 3) % 7, rem // 3600, rem // 60 % 60, rem % 60, 0]
+
+    def power_off(self, rtc_lost=True):
+        """The board loses power (or resets): every output it drove goes low, the machine objects
+        it held are gone; the RTC survives a reset but not a power cut."""
+        with self.lock:
+            w, m = self.world, self.machine
+            for _, o in list(self.objs.values()):
+                if hasattr(o, "duty_u16"):
+                    o.duty_u16(0)
+            if m.led is not None:
+                m.led.value(0)
+            self.objs.clear()
+            if rtc_lost:
+                self.rtc = None
+            return {"rtc_lost": rtc_lost, "now_ms": w.now}
+
+    def type_keys(self, keys, hold_ms=120, gap_ms=150):
+        """Type keys on the keypad, one after the other (e.g. "1234#")."""
+        with self.lock:
+            self.keypad.type(str(keys), hold_ms=hold_ms, gap_ms=gap_ms)
+            return {"keys": str(keys)}
 
     # ------------------------------------------------------------------ control
     def tap(self, card, hold_ms=1000):
@@ -262,4 +325,4 @@ class WorldHost:
         return th
 
 
-_CONTROL = ("tap", "door", "button", "turn", "jam", "unjam", "keypad_press", "advance", "status")
+_CONTROL = ("tap", "door", "button", "turn", "jam", "unjam", "keypad_press", "type_keys", "advance", "status")
