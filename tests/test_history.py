@@ -303,3 +303,97 @@ def test_utc_offsets():
     for bad in ("9", "+25:00", "+09:75", "nine", ""):
         with pytest.raises(ValueError):
             parse_utc_offset(bad)
+
+
+# ---------------------------------------------------------------------- the command
+class _Opened:
+    def __init__(self, ln, seen, port):
+        self.ln = ln
+        seen.append(port)
+
+    def __enter__(self):
+        return self.ln
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.fixture
+def fake_port(monkeypatch):
+    """doorkit.link.open_link -> a FakeLink on the in-process service; -> the ports opened."""
+    import types
+    import sys
+    seen = []
+    mod = types.ModuleType("doorkit.link")
+    mod.open_link = lambda port, timeout=10: _Opened(FakeLink(), seen, port)
+    monkeypatch.setitem(sys.modules, "doorkit.link", mod)
+    return seen
+
+
+def test_logs_command_pull_show_export(board, tmp_path, fake_port, capsys):
+    import json
+    from doorkit import cli
+    from doorkit.keybook import KeyBook
+    day(board)
+    door = tmp_path / "front"
+    door.mkdir()
+    assert cli.main(["logs", "pull", "--port", "socket://127.0.0.1:1", "--door", str(door)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("door door-1: 9 new records, history up to seq 9, board acknowledged up to 9")
+    assert fake_port == ["socket://127.0.0.1:1"] and (door / "history.sqlite").exists()
+    assert cli.main(["logs", "pull", "--port", "p", "--door", str(door)]) == 0
+    assert "0 new records" in capsys.readouterr().out
+    kb = KeyBook(SECRET, DOOR)
+    kb.add("iso14443a", "01020304", "Bob")
+    kb.add("iso14443a", "01020305", "Alice")
+    book = tmp_path / "keys.json"
+    book.write_text(json.dumps(kb.state()))
+    assert cli.main(["logs", "show", "--door", str(door), "--keybook", str(book), "--utc-offset", "+09:00",
+                     "--last", "6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 7 and lines[1].split()[-1] == "Alice" and "09:01:00+09:00" in lines[1]
+    csv_path = tmp_path / "x.csv"
+    assert cli.main(["logs", "export", "--history", str(door / "history.sqlite"), "--csv", str(csv_path),
+                     "--keybook", str(book), "--utc-offset", "+09:00"]) == 0
+    assert csv_path.read_text() == EXPECTED_CSV
+    assert "9 records" in capsys.readouterr().err
+
+
+def test_logs_command_errors_are_one_line(board, tmp_path, fake_port, capsys):
+    from doorkit import cli
+    from doorkit.errors import EXIT_USAGE
+    day(board)
+    door = tmp_path / "front"
+    door.mkdir()
+    cases = [
+        (["logs", "show", "--door", str(door)], EXIT_DATA, "no such file"),
+        (["logs", "show", "--door", str(tmp_path / "nope")], EXIT_DATA, "no such directory"),
+        (["logs"], EXIT_USAGE, "give an action"),
+        (["logs", "pull", "--port", "p", "--door", str(door), "--door-id", "door-9"], EXIT_REFUSED, "not door-9"),
+    ]
+    for argv, code, text in cases:
+        assert cli.main(argv) == code, argv
+        err = capsys.readouterr().err
+        assert err.startswith("doorkit logs: ") and text in err and err.count("\n") == 1, err
+    assert cli.main(["logs", "pull", "--port", "p", "--door", str(door)]) == 0
+    capsys.readouterr()
+    (tmp_path / "bad.json").write_text("{\"users\": 3}")
+    for argv, code, text in [
+            (["logs", "show", "--door", str(door), "--utc-offset", "nine"], EXIT_USAGE, "--utc-offset"),
+            (["logs", "show", "--door", str(door), "--keybook", str(tmp_path / "bad.json")], EXIT_DATA, "key book"),
+            (["logs", "show", "--door", str(door), "--keybook", str(tmp_path / "no.json")], EXIT_DATA, "no such"),
+            (["logs", "export", "--door", str(door), "--csv", str(tmp_path / "no" / "x.csv")], EXIT_DATA, "CSV")]:
+        assert cli.main(argv) == code, argv
+        err = capsys.readouterr().err
+        assert err.startswith("doorkit logs: ") and text in err and err.count("\n") == 1, err
+
+
+def test_logs_help_has_an_example_and_the_exit_codes(capsys):
+    from doorkit import cli
+    from doorkit.errors import EXIT_HELP
+    for argv in (["logs", "--help"], ["logs", "pull", "--help"]):
+        with pytest.raises(SystemExit) as e:
+            cli.main(argv)
+        assert e.value.code == 0
+        out = capsys.readouterr().out
+        assert "doorkit logs pull --port" in out and EXIT_HELP in out

@@ -141,7 +141,8 @@ class History:
         mine = self.door
         want = door or mine
         if want is not None and board != want:
-            raise UserError(EXIT_REFUSED, "the board is door %s, not %s (this history is %s's)" % (board, want, want))
+            raise UserError(EXIT_REFUSED, "the board is door %s, not %s%s" % (board, want, "" if door else
+                                                                                " (this history is %s's)" % want))
         if mine is not None and door is not None and door != mine:
             raise UserError(EXIT_REFUSED, "history %s belongs to door %s, not %s" % (self.path, mine, door))
         last = self.last_seq(board)
