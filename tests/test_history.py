@@ -357,6 +357,9 @@ def test_logs_command_pull_show_export(board, tmp_path, fake_port, capsys):
                      "--keybook", str(book), "--utc-offset", "+09:00"]) == 0
     assert csv_path.read_text() == EXPECTED_CSV
     assert "9 records" in capsys.readouterr().err
+    assert cli.main(["logs", "export", "--door", str(door), "--csv", "-", "--keybook", str(book),
+                     "--utc-offset", "+09:00"]) == 0
+    assert capsys.readouterr().out == EXPECTED_CSV
 
 
 def test_logs_command_errors_are_one_line(board, tmp_path, fake_port, capsys):
