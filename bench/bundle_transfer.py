@@ -23,6 +23,7 @@ import json
 import os
 import pty
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -162,6 +163,7 @@ def transfer(data, baud):
         proc.kill()
         proc.wait()
         os.close(master)
+        shutil.rmtree(work, ignore_errors=True)
     return out
 
 
