@@ -1,0 +1,74 @@
+"""Key bundles out of a door directory: built to a file (`doorkit keys bundle`) or pushed to the
+board over its USB serial line (`doorkit keys push`, through doorkit.link: the bundle is written
+to /bundle.bin and lockshell.service.install() puts it into the keys partition)."""
+from doorkit.errors import EXIT_REFUSED, UserError
+
+from . import open_keys, save_keys
+
+BOARD_PATH = "/bundle.bin"
+
+REFUSALS = {
+    "bad_signature": "the bundle is not signed with the board's door secret (wrong door secret: is this "
+                     "directory the board's door?)",
+    "wrong_door": "the bundle is for another door",
+    "old_version": "the board already has a key list as new as this one (it was pushed from another copy "
+                   "of the door directory?)",
+    "base_mismatch": "the board's key list is not the one this delta was made for: push with --full",
+    "no_room": "the keys partition is too small for this many credentials",
+    "corrupt": "the bundle arrived damaged; push again",
+    "format": "the board does not understand this bundle format (update its firmware)",
+    "io": "a flash error on the board while installing (nothing changed); try again",
+}
+
+
+def build(path, full=False):
+    """The next bundle of the door at `path` (a delta against what the door has, or full) -> (bytes,
+    version, "full"|"delta"); the door directory remembers it as built, not yet installed."""
+    door, keys = open_keys(path)
+    data = keys.book.bundle(full=full)
+    save_keys(door, keys)
+    return data, keys.book.version + 1, ("full" if data[5] == 1 else "delta")
+
+
+def _open(port):
+    from doorkit.link import open_link  # the board link (mpremote) only when a push needs it
+    return open_link(port)
+
+
+def push(path, port, full=False, link=None):
+    """Push the door's key list to the board at `port`; -> (version, kind, credentials on the
+    board). link: an already open Link (tests, or a caller that holds one) instead of opening port.
+    A refusal -> UserError(EXIT_REFUSED, the reason); nothing is marked installed then."""
+    door, keys = open_keys(path)
+    if link is None:
+        with _open(port) as ln:
+            return _push(door, keys, ln, port, full)
+    return _push(door, keys, link, port, full)
+
+
+def _push(door, keys, ln, port, full):
+    st = ln.call("status")
+    if not isinstance(st, dict) or st.get("door") is None:
+        raise UserError(EXIT_REFUSED, "the board at %s has no door identity or key store (flash it with an "
+                                      "image of this door: doorkit image --door DIR)" % port)
+    if st["door"] != door.door_id:
+        raise UserError(EXIT_REFUSED, "the board at %s is door %r, not %r" % (port, st["door"], door.door_id))
+    have = st.get("keys_version")
+    book = keys.book
+    pending = book.state()["pending"]
+    if pending is not None and have == pending[0] and have != book.version:
+        book.installed()  # a bundle built earlier (keys bundle) reached the board some other way
+    if have != book.version:
+        full = True  # the board's list is not what the book says it has: a delta cannot apply
+    data = book.bundle(full=full)
+    kind = "full" if data[5] == 1 else "delta"
+    save_keys(door, keys)  # remembered as built
+    ln.put(data, BOARD_PATH)
+    out = ln.call("install", BOARD_PATH)
+    if out != "ok":
+        why = REFUSALS.get(out, "refused (%s)" % out)
+        raise UserError(EXIT_REFUSED, "the board refused the key bundle: %s [%s]" % (why, out))
+    book.installed()
+    save_keys(door, keys)
+    after = ln.call("status")
+    return book.version, kind, (after or {}).get("keys_count")
