@@ -60,15 +60,16 @@ def _settings():
     return C
 
 
-def check_config(changes, what="config"):
+def check_config(changes, what="config", code=EXIT_USAGE):
     """A dict of lock settings checked by the firmware's own rules (lockctl.config): its names, its
-    ranges. -> a clean copy; UserError(EXIT_DATA) naming the bad setting."""
+    ranges. -> a clean copy; UserError(code: EXIT_USAGE for a request, EXIT_DATA for a file's
+    content) naming the bad setting."""
     C = _settings()
     from lockctl.errors import LockError
     try:
         return C.check(dict(changes))
     except LockError as e:
-        raise UserError(EXIT_DATA, "%s: %s" % (what, e))
+        raise UserError(code, "%s: %s" % (what, e))
 
 
 def check_door_id(door_id):
@@ -169,7 +170,7 @@ def load_door(path):
     if not isinstance(cfg, dict):
         raise _bad(path, DOOR_FILE, "[config] must be a table")
     full = _settings().defaults()
-    full.update(check_config(cfg, what="%s [config]" % _p(path, DOOR_FILE)))
+    full.update(check_config(cfg, what="%s [config]" % _p(path, DOOR_FILE), code=EXIT_DATA))
     try:
         with open(_p(path, SECRET_FILE), "r", encoding="ascii") as f:
             text = f.read().strip()
