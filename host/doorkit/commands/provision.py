@@ -119,7 +119,8 @@ def _changes(args):
                 out[name] = parse(v)
             except UserError as e:
                 raise UserError(e.code, "%s: %s" % (flag, e))
-            check_config({name: out[name]}, what="%s %s" % (flag, v))  # the firmware's range
+            check_config({name: out[name]}, what="%s %s" % (flag, v))  # the firmware's range, before
+            #                                                             anything is written
     return out
 
 
@@ -161,7 +162,6 @@ def run(args):
         if not ch and args.name is None and args.site is None:
             raise UserError(EXIT_USAGE, "nothing to set: give a setting (see doorkit provision set --help)")
         P.load_door(args.dir)  # a bad directory is named before the settings are
-        P.check_config(ch)  # and a bad setting before anything is written
         if args.name is not None or args.site is not None:
             P.set_info(args.dir, name=args.name, site=args.site)
         cfg = P.set_config(args.dir, **ch)
