@@ -342,3 +342,34 @@ def test_keys_help(capsys):
     out = capsys.readouterr().out
     assert "doorkit keys import" in out and "5 refused" in out
     assert run(capsys, "keys")[0] == EXIT_USAGE
+
+
+def test_an_image_of_the_door_then_a_delta_push(door, tmp_path, capsys, link):
+    """`doorkit image --door DIR` installs the key book in the keys partition and records it as
+    installed: the next push is a delta on that version, and the board takes it."""
+    from doorkit import image as I
+    from doorkit.provision import door_for_image
+    from lockctl import plan as PL
+    run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
+    d = door_for_image(door)
+    keys_part = I.build_keys("4M", d["door_id"], d["secret"], d["bundle"])
+    n = PL.blocks("4M", "keys")
+    assert len(keys_part) == n * 4096
+    path = tmp_path / "board.nor"
+    path.write_bytes(keys_part + b"\xff" * (LOG_BLOCKS * 4096))
+
+    class ImageBoard(Board):
+        def __init__(self):
+            self.path, self.secret, self.door_id = str(path), d["secret"], b"front"
+
+        def boot(self):
+            dev = NorFlash(n + LOG_BLOCKS, cells=FileCells(self.path, (n + LOG_BLOCKS) * 4096, 4096))
+            return Storage(Partition(dev, 0, n), Partition(dev, n, LOG_BLOCKS), self.secret, self.door_id)
+
+    board = link.boards["p"] = ImageBoard()
+    assert board.boot().keys.version == 1 and len(board.boot().keys) == 3
+    run(capsys, "keys", "add", door, "E0013", "--card", "04999999")
+    code, out, err = run(capsys, "keys", "push", door, "--port", "p")
+    assert code == 0, err
+    assert "delta key list version 2 installed (4 credentials on the board)" in out
+    assert board.boot().keys.check(KIND_ISO14443A, "04999999", None)[0] is not None
