@@ -110,3 +110,11 @@ def test_desk_reader_reads_whichever_card_is_there(reader):
         reader.emu.leave(phone_like)
         reader.emu.enter(E.suica(bytes.fromhex("0123456789abcdef")))
         assert rd.read(5) == ("felica", "0123456789ABCDEF")
+
+
+def test_a_random_uid_is_not_enrolled(door, capsys, reader):
+    ph = E.phone(lambda apdu: b"\x6a\x82")  # an HCE phone: a fresh 08.. UID at every activation
+    reader.emu.enter(ph)
+    code, out, err = run(capsys, "enroll", door, "--reader", reader.path, "--user", "E1")
+    assert code == EXIT_DATA and "random UID" in one_line(err)
+    assert P.open_keys(door)[1].book.credentials() == []

@@ -373,3 +373,13 @@ def test_an_image_of_the_door_then_a_delta_push(door, tmp_path, capsys, link):
     assert code == 0, err
     assert "delta key list version 2 installed (4 credentials on the board)" in out
     assert board.boot().keys.check(KIND_ISO14443A, "04999999", None)[0] is not None
+
+
+def test_push_reports_its_steps(door, tmp_path, capsys, link):
+    from doorkit.provision import push
+    link.boards["p"] = Board(tmp_path / "flash.nor", P.load_door(door).secret)
+    run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
+    seen = []
+    push.push(door, "p", on_step=lambda name, n: seen.append((name, n)))
+    assert [s[0] for s in seen] == list(push.STEPS)
+    assert seen[2][1] == seen[3][1] > 104  # the bundle: header + body

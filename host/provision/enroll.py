@@ -109,6 +109,9 @@ def enroll(path, user, reader, timeout_s=30, **validity):
     if got is None:
         raise UserError(EXIT_MISMATCH, "no card was tapped within %g s" % timeout_s)
     kind, ident = got
+    if kind == "iso14443a" and len(ident) == 8 and ident.startswith("08"):
+        raise UserError(EXIT_DATA, "the card answered with a random UID (%s, as phones do): it is different at "
+                                   "every tap and cannot be enrolled" % ident)
     keys.add_credential(user, kind, ident, **validity)  # a card registered to anyone: EXIT_CONFLICT
     save_keys(door, keys)
     return kind, ident

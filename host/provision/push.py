@@ -35,18 +35,25 @@ def _open(port):
     return open_link(port)
 
 
-def push(path, port, full=False, link=None):
+STEPS = ("connect", "status", "send", "install")
+
+
+def push(path, port, full=False, link=None, on_step=None):
     """Push the door's key list to the board at `port`; -> (version, kind, credentials on the
     board). link: an already open Link (tests, or a caller that holds one) instead of opening port.
+    on_step(name, nbytes): called as each of STEPS starts (a progress bar).
     A refusal -> UserError(EXIT_REFUSED, the reason); nothing is marked installed then."""
+    step = on_step or (lambda name, n=0: None)
     door, keys = open_keys(path)
     if link is None:
+        step("connect", 0)
         with _open(port) as ln:
-            return _push(door, keys, ln, port, full)
-    return _push(door, keys, link, port, full)
+            return _push(door, keys, ln, port, full, step)
+    return _push(door, keys, link, port, full, step)
 
 
-def _push(door, keys, ln, port, full):
+def _push(door, keys, ln, port, full, step):
+    step("status", 0)
     st = ln.call("status")
     if not isinstance(st, dict) or st.get("door") is None:
         raise UserError(EXIT_REFUSED, "the board at %s has no door identity or key store (flash it with an "
@@ -63,7 +70,9 @@ def _push(door, keys, ln, port, full):
     data = book.bundle(full=full)
     kind = "full" if data[5] == 1 else "delta"
     save_keys(door, keys)  # remembered as built
+    step("send", len(data))
     ln.put(data, BOARD_PATH)
+    step("install", len(data))
     out = ln.call("install", BOARD_PATH)
     if out != "ok":
         why = REFUSALS.get(out, "refused (%s)" % out)
