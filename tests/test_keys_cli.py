@@ -331,6 +331,34 @@ def test_push_recovers_when_the_book_and_the_board_disagree(door, tmp_path, caps
     assert "full key list version 2" in out and board.boot().keys.version == 2
 
 
+def test_a_board_newer_than_the_directory_needs_force(door, tmp_path, capsys, link):
+    """Two copies of the door directory: the board took a push from the other; this one's push is
+    refused until --force replaces the board's list with this directory's (full, numbered past it)."""
+    import shutil
+    secret = P.load_door(door).secret
+    board = link.boards["p"] = Board(tmp_path / "flash.nor", secret)
+    run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
+    copy = tmp_path / "copy"
+    shutil.copytree(door, copy)
+    assert run(capsys, "keys", "push", copy, "--port", "p")[0] == 0
+    run(capsys, "keys", "add", copy, "E0013", "--card", "04999999")
+    assert run(capsys, "keys", "push", copy, "--port", "p")[0] == 0  # the board: version 2
+    before = (door / "keys.json").read_bytes()
+    code, out, err = run(capsys, "keys", "push", door, "--port", "p")
+    assert code == EXIT_REFUSED
+    assert "the board has key list version 2, this directory knows only 0" in one_line(err) and "--force" in err
+    assert (door / "keys.json").read_bytes() == before and board.boot().keys.version == 2
+    code, out, err = run(capsys, "keys", "push", door, "--port", "p", "--force")
+    assert code == 0, err
+    assert "full key list version 3 installed (3 credentials on the board)" in out
+    fl = board.boot()
+    assert fl.keys.version == 3 and fl.keys.check(KIND_ISO14443A, "04999999", None)[0] is None
+    assert keys_of(door).book.version == 3
+    run(capsys, "keys", "remove", door, "--card", "04112233")
+    code, out, err = run(capsys, "keys", "push", door, "--port", "p")
+    assert code == 0 and "delta key list version 4" in out, err
+
+
 def test_push_without_a_board(door, capsys, link):
     code, _, err = run(capsys, "keys", "push", door, "--port", "/dev/ttyUSB9")
     assert code == 4 and "no board at /dev/ttyUSB9" in one_line(err)

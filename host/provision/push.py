@@ -38,21 +38,22 @@ def _open(port):
 STEPS = ("connect", "status", "send", "install")
 
 
-def push(path, port, full=False, link=None, on_step=None):
+def push(path, port, full=False, link=None, on_step=None, force=False):
     """Push the door's key list to the board at `port`; -> (version, kind, credentials on the
     board). link: an already open Link (tests, or a caller that holds one) instead of opening port.
-    on_step(name, nbytes): called as each of STEPS starts (a progress bar).
+    on_step(name, nbytes): called as each of STEPS starts (a progress bar). force: replace a key
+    list newer than this directory knows (else refused) with a full one of this directory.
     A refusal -> UserError(EXIT_REFUSED, the reason); nothing is marked installed then."""
     step = on_step or (lambda name, n=0: None)
     door, keys = open_keys(path)
     if link is None:
         step("connect", 0)
         with _open(port) as ln:
-            return _push(door, keys, ln, port, full, step)
-    return _push(door, keys, link, port, full, step)
+            return _push(door, keys, ln, port, full, step, force)
+    return _push(door, keys, link, port, full, step, force)
 
 
-def _push(door, keys, ln, port, full, step):
+def _push(door, keys, ln, port, full, step, force):
     step("status", 0)
     st = ln.call("status")
     if not isinstance(st, dict) or st.get("door") is None:
@@ -62,14 +63,25 @@ def _push(door, keys, ln, port, full, step):
         raise UserError(EXIT_REFUSED, "the board at %s is door %r, not %r" % (port, st["door"], door.door_id))
     have = st.get("keys_version")
     book = keys.book
-    pending = book.state()["pending"]
-    if pending is not None and have == pending[0] and have != book.version:
-        book.installed()  # a bundle built earlier (keys bundle) reached the board some other way
+    if not isinstance(have, int):
+        raise UserError(EXIT_REFUSED, "the board at %s did not say its key list version" % port)
+    forced = have > book.version
+    if forced:
+        # another copy of this directory pushed, or a bundle file was installed by hand: this
+        # directory does not know what the board holds, and a push would lose those changes
+        if not force:
+            raise UserError(EXIT_REFUSED, "the board has key list version %d, this directory knows only %d (pushed "
+                                          "from another copy of the door directory, or a bundle file installed "
+                                          "by hand): push --force to replace it with this directory's list"
+                                          % (have, book.version))
+        book.version = have  # the next full bundle is numbered past the board's (saved only once
+        #                      the board took it: the book does not know what `have` holds)
     if have != book.version:
         full = True  # the board's list is not what the book says it has: a delta cannot apply
     data = book.bundle(full=full)
     kind = "full" if data[5] == 1 else "delta"
-    save_keys(door, keys)  # remembered as built
+    if not forced:
+        save_keys(door, keys)  # remembered as built
     step("send", len(data))
     ln.put(data, BOARD_PATH)
     step("install", len(data))

@@ -80,6 +80,8 @@ def register(p):
     q.add_argument("dir", metavar="DIR")
     q.add_argument("--port", required=True, help="the board: /dev/ttyUSB0, or socket://127.0.0.1:8266")
     q.add_argument("--full", action="store_true", help="send all credentials, not a delta")
+    q.add_argument("--force", action="store_true", help="replace a key list on the board that is newer than "
+                                                        "this directory knows (pushed from another copy)")
 
 
 def cred_arg(args):
@@ -233,7 +235,8 @@ def run(args):
         return EXIT_OK
     from doorkit.provision import push
     with _Bar(_isatty(sys.stderr), push.STEPS) as bar:
-        version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=bar.step)
+        version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=bar.step,
+                                              force=args.force)
     out.write("%s: %s key list version %d installed (%s credentials on the board)\n"
               % (args.port, kind, version, "?" if count is None else count))
     return EXIT_OK
