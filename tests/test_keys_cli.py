@@ -359,6 +359,20 @@ def test_a_board_newer_than_the_directory_needs_force(door, tmp_path, capsys, li
     assert code == 0 and "delta key list version 4" in out, err
 
 
+def test_a_forced_push_that_is_refused_records_nothing(door, tmp_path, capsys, link):
+    other = tmp_path / "other"  # another door directory for the same door id: another secret
+    P.create_door(other, "front")
+    board = link.boards["p"] = Board(tmp_path / "flash.nor", P.load_door(other).secret)
+    for d in (other, door):
+        run(capsys, "keys", "import", d, write(tmp_path, "hr.csv", HR))
+    assert run(capsys, "keys", "push", other, "--port", "p", "--full")[0] == 0
+    assert run(capsys, "keys", "push", other, "--port", "p", "--full")[0] == 0
+    before = (door / "keys.json").read_bytes()
+    code, _, err = run(capsys, "keys", "push", door, "--port", "p", "--force")
+    assert code == EXIT_REFUSED and "wrong door secret" in one_line(err)
+    assert (door / "keys.json").read_bytes() == before and board.boot().keys.version == 2
+
+
 def test_push_without_a_board(door, capsys, link):
     code, _, err = run(capsys, "keys", "push", door, "--port", "/dev/ttyUSB9")
     assert code == 4 and "no board at /dev/ttyUSB9" in one_line(err)

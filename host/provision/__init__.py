@@ -144,7 +144,10 @@ def load_door(path):
     """The door in directory `path`; UserError(EXIT_DATA) naming the file and what is wrong."""
     if not os.path.isdir(path):
         raise UserError(EXIT_DATA, "door directory %s: no such directory" % path)
-    import tomllib
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the same parser as the tomli package
+        import tomli as tomllib
     try:
         with open(_p(path, DOOR_FILE), "rb") as f:
             raw = f.read()

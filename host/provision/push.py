@@ -11,8 +11,7 @@ REFUSALS = {
     "bad_signature": "the bundle is not signed with the board's door secret (wrong door secret: is this "
                      "directory the board's door?)",
     "wrong_door": "the bundle is for another door",
-    "old_version": "the board already has a key list as new as this one (it was pushed from another copy "
-                   "of the door directory?)",
+    "old_version": "the board already has a key list as new as this one (pushed from elsewhere meanwhile?)",
     "base_mismatch": "the board's key list is not the one this delta was made for: push with --full",
     "no_room": "the keys partition is too small for this many credentials",
     "corrupt": "the bundle arrived damaged; push again",
