@@ -197,3 +197,15 @@ def test_provision_help_has_an_example_and_the_exit_codes(capsys):
         cli.main(["provision", "--help"])
     out = capsys.readouterr().out
     assert "doorkit provision new" in out and "7 conflict" in out and "6 bad input file" in out
+
+
+def test_the_installed_command_says_one_line_for_a_corrupt_door_file(tmp_path):
+    import subprocess
+    import sys
+    d = _door(tmp_path)
+    (d / "door.toml").write_text("door_id = = 1\n")
+    p = subprocess.run([sys.executable, "-m", "doorkit.cli", "provision", "show", str(d)], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == EXIT_DATA and p.stdout == ""
+    assert p.stderr.startswith("doorkit provision: %s: not valid TOML" % (d / "door.toml"))
+    one_line(p.stderr)
