@@ -229,7 +229,7 @@ class VirtualBoard:
                    MICROPYPATH="")
         with self.lock:
             self.boots += 1
-            self.state = "booting"
+            self.state = "running"
             self.proc = subprocess.Popen([mp, "-X", "heapsize=%d" % heap, "-i", os.path.join(SHIMS, "vbstart.py")],
                                          stdin=self._slave, stdout=self._slave, stderr=self._slave, env=env,
                                          cwd=SHIMS, start_new_session=True, close_fds=True)
