@@ -1,0 +1,52 @@
+"""`doorkit deploy`: copy the firmware compiled with mpy-cross to a board with stock mpremote's
+transport, writing only what changed, verifying, then resetting (doorkit.deploy does the work)."""
+import sys
+
+from doorkit.errors import EXIT_HELP, EXIT_OK
+
+HELP = "deploy the compiled firmware to a board (only what changed; verified; then reset)"
+
+EPILOG = """examples:
+  doorkit deploy --port /dev/ttyUSB0
+  doorkit deploy --port socket://127.0.0.1:8266          a virtual board (doorkit vboard)
+  doorkit deploy --port /dev/ttyUSB0 --force              write everything again
+
+The packages (lockctl, drivers, lockshell) go as one ROMFS image into the romfs partition, compared
+4 KB block by block; /boot.py and /main.py go to the filesystem, compared by SHA-256. The door's
+identity, settings, keys and event log are not touched.
+
+""" + EXIT_HELP
+
+
+def register(p):
+    p.epilog = EPILOG
+    p.add_argument("--port", required=True, help="the board: /dev/ttyUSB0, COM3 or socket://127.0.0.1:8266")
+    p.add_argument("--plan", choices=("4M", "8M"), default="4M", help="the board's partition plan (default 4M)")
+    p.add_argument("--force", action="store_true", help="write every block and file, changed or not")
+    p.add_argument("--no-reset", action="store_true", help="leave the board at the REPL afterwards")
+
+
+def run(args):
+    from doorkit.deploy import deploy
+    bar = None
+    if sys.stderr.isatty():
+        from rich.progress import Progress
+        bar = Progress(transient=True)
+        bar.start()
+        tasks = {}
+
+        def progress(what, done, total):
+            if what not in tasks:
+                tasks[what] = bar.add_task("writing " + what, total=total)
+            bar.update(tasks[what], completed=done)
+    else:
+        progress = None
+    try:
+        r = deploy(args.port, plan=args.plan, force=args.force, reset=not args.no_reset, on_progress=progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    print("deployed to %s: romfs %d of %d blocks written (%d bytes), files written: %s%s" % (
+        args.port, r["blocks_written"], r["blocks"], r["romfs_bytes"], ", ".join(r["files_written"]) or "none",
+        "" if args.no_reset else "; board reset"))
+    return EXIT_OK
