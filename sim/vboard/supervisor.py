@@ -87,6 +87,29 @@ def blank_flash(path, plan="4M"):
         f.write(table)
 
 
+FACTORY_AT = 0x1000  # where an ESP32's factory image (bootloader first) is written
+
+
+def write_factory(path, factory):
+    """Write a factory image (doorkit image's default format: from the bootloader at 0x1000) into a
+    flash file, as `esptool write-flash 0x1000 factory.bin` does on the production line."""
+    try:
+        with open(factory, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise BoardError("image %s: %s" % (factory, e.strerror or e))
+    size = os.path.getsize(path)
+    if FACTORY_AT + len(data) > size:
+        raise BoardError("image %s: %d bytes from 0x%x do not fit a %d-byte flash" % (factory, len(data), FACTORY_AT,
+                                                                                     size))
+    if not read_partitions(data[PTABLE_AT - FACTORY_AT:PTABLE_AT - FACTORY_AT + 0xC00]):
+        raise BoardError("image %s has no partition table at 0x%x (not a factory image for 0x%x)" % (
+            factory, PTABLE_AT, FACTORY_AT))
+    with open(path, "r+b") as f:
+        f.seek(FACTORY_AT)
+        f.write(data)
+
+
 def check_image(path):
     """(plan, partitions) of a flash image file; BoardError naming what is wrong."""
     try:
@@ -148,10 +171,14 @@ def _syscall_reading_stdin(pid):
 
 class VirtualBoard:
     def __init__(self, image=None, flash="4M", listen=DEFAULT_LISTEN, control=None, seed=0, heap=BOARD_HEAP,
-                 log=None):
+                 log=None, factory=None):
+        """image: the flash file, used in place (None: a fresh one in a temporary directory);
+        factory: a factory image written into that flash at 0x1000 first (a production-line write)."""
         from .world import WorldHost
         self.log = log or (lambda msg: None)
         self._tmpdir = None
+        if image is not None and factory is not None and not os.path.exists(image):
+            blank_flash(image, flash)
         if image is None:
             if flash not in P.FLASH_SIZES:
                 raise BoardError("flash is %s, not %r" % (" or ".join(sorted(P.FLASH_SIZES)), flash))
@@ -159,6 +186,8 @@ class VirtualBoard:
             image = os.path.join(self._tmpdir.name, "flash.bin")
             blank_flash(image, flash)
         self.image = os.path.abspath(image)
+        if factory is not None:
+            write_factory(self.image, factory)
         self.plan, self.partitions = check_image(self.image)
         self.heap = heap
         self.listen_addr = listen

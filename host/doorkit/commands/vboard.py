@@ -9,6 +9,7 @@ HELP = "run a virtual board (stock mpremote talks to it) or drive its world: tap
 
 EPILOG = """examples:
   doorkit vboard --listen 127.0.0.1:8266 --image flash.img     boot the firmware of a flash image
+  doorkit vboard --listen 127.0.0.1:8266 --factory front.bin   a fresh board flashed with a factory image
   doorkit vboard --listen 127.0.0.1:8266                         a blank board: MicroPython, empty filesystem
   mpremote connect socket://127.0.0.1:8266 exec "print(1)"       (in another terminal)
   doorkit vboard tap mifare            a card on the reader for 1 s (mifare ntag uid10 suica phone unknown)
@@ -33,6 +34,8 @@ def register(p):
     p.add_argument("--listen", default="127.0.0.1:8266", metavar="HOST:PORT",
                    help="the board's serial line for mpremote (default 127.0.0.1:8266)")
     p.add_argument("--image", metavar="FILE", help="flash image to run, used in place (doorkit image --format raw)")
+    p.add_argument("--factory", metavar="FILE", help="write this factory image (doorkit image) at 0x1000 first, "
+                                                     "into --image or a fresh flash")
     p.add_argument("--flash", choices=("4M", "8M"), default="4M", help="flash size of a fresh board (default 4M)")
     p.add_argument("--control", metavar="HOST:PORT", help="control channel (default: the --listen port + 1)")
     p.add_argument("--seed", type=int, default=0, help="seed of the world's randomness (contact bounce, UIDs)")
@@ -131,12 +134,12 @@ def run(args):
         raise UserError(EXIT_USAGE, str(e))
     log = (lambda m: None) if args.quiet else (lambda m: print("vboard: " + m, file=sys.stderr, flush=True))
     try:
-        vb = VirtualBoard(args.image, args.flash, listen, control, seed=args.seed, log=log).start()
+        vb = VirtualBoard(args.image, args.flash, listen, control, seed=args.seed, log=log, factory=args.factory).start()
     except BoardError as e:
         msg = str(e)
         raise UserError(EXIT_DATA if msg.startswith("image") else EXIT_BOARD, msg)
     print("vboard: serial socket://%s:%d  control %s:%d  flash %s (%s)" % (
-        vb.listen_addr + vb.control_addr + (vb.image if args.image else "blank, in memory", vb.plan)), flush=True)
+        vb.listen_addr + vb.control_addr + (vb.image if args.image else "in a temporary file", vb.plan)), flush=True)
     try:
         while True:
             time.sleep(0.5)
