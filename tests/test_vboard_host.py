@@ -6,8 +6,8 @@ from lockshell import board as fw
 
 def test_factory_and_calls():
     h = WorldHost(seed=1)
-    pin, skip = h.handle([0, 0, "Pin", [fw.BUTTON, 1, 2, None]])
-    assert isinstance(pin, int) and skip is None
+    pin, skip, now = h.handle([0, 0, "Pin", [fw.BUTTON, 1, 2, None]])
+    assert isinstance(pin, int) and skip is None and now == 0
     assert h.handle([0, pin, "value", []])[0] == 1  # pull-up, not pressed
     h.button(300)
     assert h.handle([100, pin, "value", []])[0] == 0  # pressed, settled
@@ -33,11 +33,11 @@ def test_motor_turns_knob_and_pot_reads_it():
 def test_errors_come_back_as_text():
     h = WorldHost()
     r = h.handle([0, 0, "UART", [1]])
-    assert r[0] is None and r[2].startswith("OSError:")
+    assert r[0] is None and r[3].startswith("OSError:")
     r = h.handle([0, 99, "value", []])
-    assert r[2].startswith("ValueError:")
+    assert r[3].startswith("ValueError:")
     pin = h.handle([0, 0, "Pin", [fw.LED, 3]])[0]
-    assert h.handle([0, pin, "_level", []])[2].startswith("AttributeError:")
+    assert h.handle([0, pin, "_level", []])[3].startswith("AttributeError:")
 
 
 def test_uart_bytes_and_advance():
@@ -49,8 +49,8 @@ def test_uart_bytes_and_advance():
     got = h.handle([50, u, "readinto", [64]])[0]
     assert bytes.fromhex(got["b"]).startswith(bytes.fromhex("0000ff00ff00"))  # ACK
     assert h.advance(500) == {"skip_to": 550}
-    assert h.handle([100, 0, "now", []]) == [100, 550]
-    assert h.handle([550, 0, "now", []]) == [550, None]
+    assert h.handle([100, 0, "now", []]) == [100, 550, 100]
+    assert h.handle([550, 0, "now", []]) == [550, None, 550]
     assert h.tap("mifare")["ident"] == ["iso14443a", "DEADBEEF"]
     assert h.status()["in_field"] == ["mifare"]
     h.handle([1551, 0, "now", []])

@@ -230,6 +230,7 @@ class VirtualBoard:
         self._thread(self._control_loop)
         self._thread(self._output_loop)
         self._thread(self._watch_loop)
+        self._thread(self._clock_loop)
         self._spawn("power")
         return self
 
@@ -330,6 +331,19 @@ class VirtualBoard:
                 c.close()
             except OSError:
                 pass
+
+    def _clock_loop(self):
+        """The world goes on in real time while the interpreter asks it nothing (at the REPL, in a
+        reboot): a card tapped then leaves the field, a press ends, when they would."""
+        last = time.monotonic()
+        while not self._stopping:
+            time.sleep(0.02)
+            now = time.monotonic()
+            h = self.host
+            with h.lock:
+                if now - h.last_request > 0.1:
+                    h.advance_to(h.now + int((now - last) * 1000))
+            last = now
 
     def _watch_loop(self):
         """A soft reset: the interpreter exited by itself; start it again as a board does."""

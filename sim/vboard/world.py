@@ -7,7 +7,9 @@ survives resets of the interpreter.
 
 RPC (one JSON line each way, see /work/spec/issue8.md "The virtual board"):
   request  [t_ms, handle, method, args]
-  response [result, skip_to]  or  [null, skip_to, "ErrType: text"]
+  response [result, skip_to, now]  or  [null, skip_to, now, "ErrType: text"]
+(now: the world's ms; the interpreter's world clock catches up with it: the world goes on in real
+time while the interpreter asks nothing, e.g. at the REPL)
 handle 0 is the machine factory: "Pin" [id, mode, pull, value], "PWM" [pin, freq, duty_u16],
 "ADC" [pin, atten], "UART" [id, baudrate, tx, rx, timeout] -> a new int handle. A machine object
 as an argument travels as {"h": n}, bytes as {"b": hex}. Other handles: the method of that object.
@@ -21,6 +23,7 @@ advance(ms), status().
 import json
 import socket
 import threading
+import time
 
 from ..world import World
 from .. import pn532 as _pn532
@@ -87,6 +90,8 @@ class WorldHost:
         self._server = None
         self.rtc = None  # (datetime tuple, world ms it was set at) or None: unset since power-up
         self.on_reset = None  # callable the supervisor sets: the interpreter asked for machine.reset()
+        self.last_request = 0.0  # time.monotonic() of the last RPC request (the supervisor's clock keeps
+        #                          the world going in real time while the interpreter asks nothing)
 
     # ------------------------------------------------------------------ time
     @property
@@ -119,10 +124,11 @@ class WorldHost:
                 t, h, method, args = req
                 if t is not None:
                     self.advance_to(t)
+                self.last_request = time.monotonic()
                 res = _enc(self._call(h, method, _dec(list(args or []), dict((k, o) for k, (_, o) in self.objs.items()))))
-                return [res, self.skip_to]
+                return [res, self.skip_to, self.world.now]
             except Exception as e:  # every error goes back to the interpreter as text
-                return [None, self.skip_to, "%s: %s" % (type(e).__name__, e)]
+                return [None, self.skip_to, self.world.now, "%s: %s" % (type(e).__name__, e)]
 
     def _call(self, h, method, args):
         if h == 0:

@@ -1,5 +1,5 @@
 # The virtual board's wire to its physical world (sim/vboard/world.py, served by the supervisor):
-# one JSON line each way, [t_ms, handle, method, args] -> [result, skip_to] or [None, skip_to, err].
+# one JSON line each way, [t_ms, handle, method, args] -> [result, skip_to, now] or [None, skip_to, now, err].
 # Runs in the MicroPython unix port (imported by the machine/esp32 shims before the host
 # filesystem is unmounted). Bytes travel as {"b": hex}, machine objects as {"h": handle}.
 import json
@@ -43,10 +43,11 @@ def call(h, method, args=()):
     s = _sock or _connect()
     s.write(json.dumps([time.vnow(), h, method, enc(args)]).encode() + b"\n")
     line = s.readline()
-    if not line:
-        raise OSError("the virtual board's world went away")
+    if not line:  # the supervisor is gone: so is the board (a board without power runs nothing)
+        raise SystemExit(1)
     r = json.loads(line)
     time.skip_to(r[1])
-    if len(r) > 2:
-        raise OSError(r[2])
+    time.sync(r[2])
+    if len(r) > 3:
+        raise OSError(r[3])
     return dec(r[0])

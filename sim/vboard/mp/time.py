@@ -46,6 +46,15 @@ def vnow():
     return _t0 + _acc + _off
 
 
+def sync(now):
+    """The world's clock is ahead (it ran on while this interpreter asked nothing): catch up.
+    ticks_ms() does not jump: the board's own ticks are not the world's."""
+    global _t0
+    d = now - vnow()
+    if d > 0:
+        _t0 += d
+
+
 def skip_to(t):
     """Set (or, None, keep) the deadline the supervisor asks to skip to."""
     global _target

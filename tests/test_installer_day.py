@@ -1,0 +1,169 @@
+"""An installer's day, end to end, against a virtual board driven by stock mpremote's transport:
+the door directory, a factory image, boot, the clock, calibration, a card enrolled on the desk reader
+(the PN532 emulator on a pty, read by the Adafruit client), the keys pushed, the card tapped at the
+door, the door opened and closed, the auto-lock, a PIN, the log pulled into the local history; then a
+power cut in the middle of a key push, after which the board holds the old or the new key list,
+whole. Every step is a `doorkit` command run as a subprocess, as an installer types it."""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fakefw  # noqa: E402
+
+from doorkit.vboard_client import Control  # noqa: E402
+
+BIN = os.path.dirname(sys.executable)
+DOORKIT = os.path.join(BIN, "doorkit")
+
+
+def dk(*args, check=True, timeout=180):
+    p = subprocess.run([DOORKIT] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    if check and p.returncode != 0:
+        raise AssertionError("doorkit %s -> %d\n%s%s" % (" ".join(map(str, args)), p.returncode, p.stdout, p.stderr))
+    return p
+
+
+def wait_for(pred, what, timeout=60):
+    """Poll pred() until it is true (a bounded wait, not a measurement)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for " + what)
+
+
+@pytest.fixture
+def vboard(tmp_path):
+    """`doorkit vboard` in the foreground of a subprocess, flashed with the factory image."""
+    procs = []
+
+    def start(factory):
+        p = subprocess.Popen([DOORKIT, "vboard", "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+                              "--factory", str(factory), "--image", str(tmp_path / "flash.img")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        procs.append(p)
+        line = p.stdout.readline()  # vboard: serial socket://H:P  control H:P  flash ...
+        assert line.startswith("vboard: serial socket://"), line + p.stderr.read()
+        f = line.split()
+        return f[2], f[4]
+    yield start
+    for p in procs:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def events(door, csv_path):
+    """The history as (event, detail, who) rows without the BOOT records (how many boots a day has
+    depends on how many times the host talked to the board)."""
+    dk("logs", "export", "--door", door, "--csv", csv_path, "--utc-offset", "+09:00")
+    import csv
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [(r["event"], r["detail"], r["who"]) for r in rows if r["event"] != "BOOT"], rows
+
+
+def test_an_installers_day(tmp_path, vboard):
+    door = tmp_path / "front"
+    dk("provision", "new", door, "--door-id", "front", "--name", "Front door")
+    dk("provision", "set", door, "--auto-lock", "on", "--auto-lock-delay", "3s", "--utc-offset", "+09:00")
+    dk("keys", "user", "add", door, "E1", "--name", "Aiko Owner")
+    dk("keys", "add", door, "E1", "--pin", "4711")
+    (tmp_path / "fw.bin").write_bytes(fakefw.combined())
+    dk("image", "--plan", "4M", "--firmware", tmp_path / "fw.bin", "--door", door, "--out", tmp_path / "front.bin")
+
+    port, control = vboard(tmp_path / "front.bin")
+    vb = Control(control)
+    dk("clock", "set", "--port", port, "--time", "2026-12-02T09:00:00+09:00")
+    dk("calibrate", "--port", port)
+
+    from doorkit.sim import pn532 as E
+    from doorkit.sim.pn532_pty import PtyServer
+    desk = PtyServer()
+    desk.start()
+    try:
+        desk.emu.enter(E.mifare_classic())
+        out = dk("enroll", door, "--reader", desk.path, "--user", "E1", "--timeout", "20").stdout
+    finally:
+        desk.stop()
+    assert out == "iso14443a DEADBEEF enrolled for E1\n"
+    # the same card again: refused, naming its owner
+    again = PtyServer()
+    again.start()
+    try:
+        again.emu.enter(E.mifare_classic())
+        p = dk("enroll", door, "--reader", again.path, "--user", "E1", "--timeout", "20", check=False)
+    finally:
+        again.stop()
+    assert p.returncode == 7 and "E1" in p.stderr and p.stderr.count("\n") == 1
+
+    dk("keys", "push", door, "--port", port)
+
+    def locked():
+        st = vb.status()
+        return not st["motor_running"] and st["angle"] <= 5 and st
+
+    def unlocked():
+        st = vb.status()
+        return not st["motor_running"] and st["angle"] >= 85 and st
+
+    wait_for(lambda: vb.status()["state"] == "running", "the board to run")
+    time.sleep(2)  # (main.py starts: the App takes its boot state)
+    vb.tap("mifare")
+    wait_for(unlocked, "the card to unlock the door")
+    assert vb.door("open")["door_open"]
+    assert not vb.door("close")["door_open"]
+    vb.advance(4000)  # past the auto-lock delay, skipped
+    wait_for(locked, "the auto-lock")
+    vb.keypad("4711#")
+    wait_for(unlocked, "the PIN to unlock the door")
+    vb.advance(11000)  # nobody opens the door: it locks again after relock_ms
+    wait_for(locked, "the relock")
+
+    dk("logs", "pull", "--port", port, "--door", door, "--door-id", "front")
+    got, rows = events(door, tmp_path / "day.csv")
+    assert [g[0] for g in got] == ["CLOCK_SET", "CALIBRATED", "BUNDLE", "UNLOCK", "DOOR_OPEN", "DOOR_CLOSE", "LOCK",
+                                   "UNLOCK", "LOCK"], got
+    # pulling again adds nothing (the board acknowledged what the history holds)
+    dk("logs", "pull", "--port", port, "--door", door, "--door-id", "front")
+    assert events(door, tmp_path / "day2.csv")[1] == rows
+
+    # a power cut in the middle of a key push: the board keeps one whole key list
+    dk("keys", "import", door, _hr_csv(tmp_path, 300))
+    before = _board_keys(port)
+    push = subprocess.Popen([DOORKIT, "keys", "push", str(door), "--port", port], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    time.sleep(3)
+    vb.power_cut()
+    push.wait(60)
+    after = _board_keys(port)
+    assert after["keys_count"] in (before["keys_count"], before["keys_count"] + 300), (before, after)
+    assert after["keys_version"] in (before["keys_version"], before["keys_version"] + 1)
+    # whichever it holds, the first card still opens the door, and a second push completes
+    dk("keys", "push", door, "--port", port)
+    final = _board_keys(port)
+    assert final["keys_count"] == before["keys_count"] + 300
+
+
+def _hr_csv(tmp_path, n):
+    path = tmp_path / "hr.csv"
+    lines = ["user_code,name,cards"]
+    for i in range(n):
+        lines.append("H%04d,Person %d,%08X" % (i, i, 0x20000000 + i))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _board_keys(port):
+    from doorkit.link import open_link
+    with open_link(port, timeout=30) as ln:
+        return ln.call("status")
