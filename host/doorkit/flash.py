@@ -18,8 +18,8 @@ What it does, in order:
      place of MicroPython's own, and the app at the plan's factory partition (0x10000); with
      erase=True the whole flash is erased first; the bootloader header gets the plan's flash size;
   4. verifies (esptool checks each region's MD5 after writing it; verify=True compares them all
-     again with verify_flash) and resets the board (after="hard-reset": the RTS line; on a port without one,
-     such as a pty, esptool cannot, and the result's "reset" says so).
+     again with verify_flash) and resets the board (after="hard-reset": pulsing RTS; a port without modem
+     lines, such as a pty, cannot, and esptool goes on without it).
 
 Every failure is a doorkit.errors.UserError with a one-line message: EXIT_BOARD (4) for a missing,
 busy or silent port; EXIT_REFUSED (5) for a board of the wrong chip or with too small a flash;
@@ -223,10 +223,6 @@ def flash_firmware(port: str, firmware_path: str, plan: str = "4M", erase: bool 
             except (FatalError, SerialException, OSError) as e:
                 raise UserError(EXIT_BOARD, "written%s, but the board on %s did not reset (%s): press its RESET "
                                             "button" % (" and verified" if verified else "", port, _first_line(e)))
-            # esptool only notes (once) that the port has no RTS/DTR lines to pull (a pty, some adapters)
-            reset = after
-            if after == "hard-reset" and any("NOT reset" in line for line in quiet.lines):
-                reset = "not reset (the port has no RTS line: press the board's RESET button)"
     return {"chip": chip, "flash_size": size, "plan": plan,
             "regions": [(off, len(blob), what) for off, blob, what in regions],
-            "erased": bool(erase), "verified": verified, "reset": reset}
+            "erased": bool(erase), "verified": verified, "reset": after}

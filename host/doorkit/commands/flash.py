@@ -78,5 +78,5 @@ def run(args):
     sys.stdout.write("%s: %s, %d MB flash, plan %s: %s%s%s; %s\n"
                      % (args.port, info["chip"], info["flash_size"] >> 20, info["plan"], parts,
                         ", erased first" if info["erased"] else "", ", verified" if info["verified"] else "",
-                        info["reset"]))
+                        "reset (RTS)" if info["reset"] == "hard-reset" else "left in the bootloader"))
     return EXIT_OK
