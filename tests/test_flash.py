@@ -14,7 +14,7 @@ from doorkit import errors as E
 from doorkit.cli import main
 from doorkit.flash import firmware_chip, flash_firmware
 from doorkit.image import partition_table, split_firmware
-from doorkit.sim.esprom import EspRom
+from doorkit.sim.esprom import CHANGE_BAUDRATE, EspRom
 from lockctl import plan as P
 
 MB = 0x100000
@@ -84,6 +84,13 @@ def test_flash_writes_bootloader_table_and_app_where_they_go(rom, fw_file):
     assert seen and seen[-1][0] == seen[-1][1] and any("0x" in w for _, _, w in seen)
     # after="no-reset": the stub was left for the ROM loader again (FLASH_END asking to leave)
     assert not rom.stub and rom.resets == 1
+    assert CHANGE_BAUDRATE in rom.commands  # up from the ROM's 115200 to the default 460800
+
+
+def test_staying_at_the_rom_baud_rate(rom, fw_file):
+    flash_firmware(rom.port, fw_file, baud=115200, **QUIET)
+    assert CHANGE_BAUDRATE not in rom.commands
+    check_landed(rom.flash, "4M", 0x20)
 
 
 def test_flash_8m_plan_on_an_8mb_board(fw_file):
@@ -118,6 +125,26 @@ def test_a_flash_that_does_not_keep_what_is_written_fails_the_check(fw_file):
         with pytest.raises(E.UserError) as e:
             flash_firmware(r.port, fw_file, **QUIET)
         assert e.value.code == E.EXIT_MISMATCH and "read back" in str(e.value)
+
+
+class Disturbing(EspRom):
+    """Writing the app flips a bit of the bootloader written before it (which esptool's MD5 of the
+    bootloader, taken right after writing it, cannot see; the verify at the end does)."""
+
+    def _program(self, addr, data):
+        ok = super()._program(addr, data)
+        if addr >= 0x10000:
+            self.flash[0x1010] ^= 0x01
+        return ok
+
+
+def test_verify_at_the_end_catches_a_region_disturbed_later(fw_file):
+    with Disturbing(flash_size=4 * MB) as r:
+        with pytest.raises(E.UserError) as e:
+            flash_firmware(r.port, fw_file, **QUIET)
+        assert e.value.code == E.EXIT_MISMATCH and "verify failed" in str(e.value)
+    with Disturbing(flash_size=4 * MB) as r:  # verify=False: nobody looks
+        assert flash_firmware(r.port, fw_file, verify=False, **QUIET)["verified"] is False
 
 
 def test_plan_bigger_than_the_flash_is_refused_and_nothing_written(rom, fw_file):

@@ -211,7 +211,7 @@ def flash_firmware(port: str, firmware_path: str, plan: str = "4M", erase: bool 
                 try:
                     verify_flash(esp, parts, flash_size=header_size)
                 except FatalError as e:
-                    if "verify" in str(e).lower():
+                    if "verif" in str(e).lower():
                         raise UserError(EXIT_MISMATCH, "board on %s: verify failed: the flash differs from what was "
                                                        "written" % port)
                     raise _port_error(port, e)
