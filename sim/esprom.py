@@ -129,9 +129,9 @@ class EspRom:
     def _send(self, frame):
         os.write(self.master, slip(frame))
 
-    def _reply(self, op, value=0, data=b"", error=0):
+    def _reply(self, op, value=0, data=b"", error=0, stub=None):
         status = bytes([1, error]) if error else b"\x00\x00"
-        if not self.stub:
+        if not (self.stub if stub is None else stub):
             status += b"\x00\x00"  # the ROM's two reserved status bytes
         body = data + status
         self._send(struct.pack("<BBHI", 1, op, len(body), value) + body)
@@ -266,10 +266,11 @@ class EspRom:
     def _end(self, op, data):
         stay = struct.unpack("<I", data[:4])[0] if len(data) >= 4 else 1
         self._write = None
-        self._reply(op)
-        if not stay:
+        was_stub = self.stub
+        if not stay:  # (the state changes before the reply: whoever got the reply sees it)
             self.resets += 1
             self.stub = False  # the app (or, from the stub, the ROM again) runs
+        self._reply(op, stub=was_stub)
 
     def _op_02(self, op, data, chk):
         self._begin(op, data, False)

@@ -263,3 +263,24 @@ def test_no_heavy_imports_until_run():
             "print(sorted(m for m in ('esptool', 'rich', 'serial', 'mpremote') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_terminal_gets_a_progress_bar(rom, fw_file):
+    from ptyio import Pty
+    exe = os.path.join(os.path.dirname(sys.executable), "doorkit")
+    t = Pty(24, 100)
+    p = subprocess.Popen([exe, "flash", "--port", rom.port, "--firmware", fw_file, "--before", "no-reset",
+                          "--after", "no-reset"], stdout=subprocess.PIPE, stderr=t.slave, close_fds=True)
+    t.child_started()
+    try:
+        out = p.communicate(timeout=120)[0].decode()
+        err = t.drain().decode("utf-8", "replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        t.close()
+    assert p.returncode == 0 and "verified" in out
+    assert "doorkit flash: " in err and "\u2501" in err  # rich's bar, drawn on the terminal (stderr)
+    assert "doorkit flash: Writing at 0x" in err  # esptool's progress reached it
+    check_landed(rom.flash, "4M", 0x20)
