@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo sim test bench nightly clean
+.PHONY: demo demo-day sim test bench nightly clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/doorkit sim --script sim/scenarios/demo.scn
+
+# an installer's day on a virtual board: provision, factory image, clock, calibrate, enrol, push,
+# card, door, auto-lock, PIN, logs (docs/installer-guide.md)
+demo-day: $(STAMP)
+	$(PY) demo/installer_day.py
 
 sim: $(STAMP)
 	$(VENV)/bin/doorkit sim

@@ -132,8 +132,26 @@ def _isatty(stream):
         return False
 
 
+def door_defaults(args):
+    """From a door directory made by doorkit provision (--door DIR with a door.toml): the door id a
+    pull checks the board against, the UTC offset of its times and its users' names, where the
+    options do not give them."""
+    if getattr(args, "door", None) is None or not os.path.exists(os.path.join(args.door, "door.toml")):
+        return
+    from doorkit import provision
+    door, keys = provision.open_keys(args.door)  # UserError(EXIT_DATA) for a corrupt directory
+    if hasattr(args, "door_id") and args.door_id is None:
+        args.door_id = door.door_id
+    if getattr(args, "utc_offset", "") is None:
+        m = int(door.config.get("utc_offset_min", 0))
+        args.utc_offset = "%s%02d:%02d" % ("-" if m < 0 else "+", abs(m) // 60, abs(m) % 60)
+    if getattr(args, "keybook", "") is None:
+        args.names = {i: keys.who(c) for c, i in keys.book.users.items()}
+
+
 def run(args):
     from doorkit.history import History, table
+    door_defaults(args)
     if args.action is None:
         raise UserError(EXIT_USAGE, "give an action: pull, show or export (doorkit logs --help)")
     if args.action == "pull":
@@ -145,7 +163,7 @@ def run(args):
                          % (res.door, res.added, "" if res.added == 1 else "s", res.last_seq, res.cursor, path))
         return EXIT_OK
     path = history_path(args, must_exist=True)
-    names = names_from(args.keybook)
+    names = getattr(args, "names", None) or names_from(args.keybook)
     off = _offset(args.utc_offset)
     with History(path) as h:
         if args.action == "show":
