@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import ast
 import binascii
+import contextlib
+import io
 import hashlib
 from typing import Callable, Optional
 
@@ -45,11 +47,15 @@ class Link:
             self.t = SerialTransport(port, baudrate=baudrate)
         except (TransportError, OSError, ValueError) as e:
             raise UserError(EXIT_BOARD, "no board at %s: the port is missing or busy (%s)" % (port, _last_line(str(e))))
-        try:
-            self.t.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
-        except (TransportError, OSError) as e:
-            self._close()
-            raise UserError(EXIT_BOARD, "no board answers at %s (%s)" % (port, _last_line(str(e))))
+        for attempt in range(3):  # a board that is just resetting drops what it is sent: ask again
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):  # (mpremote prints what it got instead)
+                    self.t.enter_raw_repl(soft_reset=True, timeout_overall=timeout)
+                break
+            except (TransportError, OSError) as e:
+                if attempt == 2:
+                    self._close()
+                    raise UserError(EXIT_BOARD, "no board answers at %s (%s)" % (port, _last_line(str(e))))
 
     # ------------------------------------------------------------------ running code
     def exec(self, code: str, timeout: Optional[float] = None) -> bytes:
@@ -134,7 +140,8 @@ class Link:
         """A soft reset back into the raw REPL (a fresh interpreter, the firmware not running)."""
         self._have_helpers = False
         try:
-            self.t.enter_raw_repl(soft_reset=True, timeout_overall=self.timeout)
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.t.enter_raw_repl(soft_reset=True, timeout_overall=self.timeout)
         except (self._TransportError, OSError) as e:
             raise UserError(EXIT_BOARD, "the board at %s did not come back from a soft reset (%s)" % (
                 self.port, _last_line(str(e))))

@@ -194,6 +194,9 @@ class VirtualBoard:
         self.control_addr = control or (listen[0], listen[1] + 1 if listen[1] else 0)
         self.host = WorldHost(seed)
         self.host.on_reset = self._reset_requested
+        self.host.on_ready = self._interpreter_ready
+        self._ready = False  # the interpreter mounted its filesystems (vbstart.py said so)
+        self._held_intr = False  # a Ctrl-C that came before that
         self.lock = threading.RLock()
         self.proc = None
         self.boots = 0
@@ -260,6 +263,8 @@ class VirtualBoard:
         with self.lock:
             self.boots += 1
             self.state = "running"
+            self._ready = False
+            self._held_intr = False
             self.proc = subprocess.Popen([mp, "-X", "heapsize=%d" % heap, "-i", os.path.join(SHIMS, "vbstart.py")],
                                          stdin=self._slave, stdout=self._slave, stderr=self._slave, env=env,
                                          cwd=SHIMS, start_new_session=True, close_fds=True)
@@ -374,15 +379,16 @@ class VirtualBoard:
 
     def _output_loop(self):
         pending = b""
+        fd = self._master
         while not self._stopping:
             try:
-                r, _, _ = select.select([self._master], [], [], 0.2)
+                r, _, _ = select.select([fd], [], [], 0.2)
             except (OSError, ValueError):
                 return
             if not r:
                 continue
             try:
-                data = os.read(self._master, 4096)
+                data = os.read(fd, 4096)
             except OSError as e:
                 if e.errno == errno.EIO:
                     time.sleep(0.02)
@@ -458,7 +464,22 @@ class VirtualBoard:
             return  # no interpreter (rebooting): the bytes are lost, as on a board's UART
         os.write(self._master, data)
 
+    def _interpreter_ready(self):
+        with self.lock:
+            self._ready = True
+            held, self._held_intr = self._held_intr, False
+            p = self.proc
+        if held and p is not None:
+            try:
+                os.kill(p.pid, signal.SIGINT)
+            except OSError:
+                pass
+
     def _ctrl_c(self, p):
+        with self.lock:
+            if not self._ready:  # still mounting (a board's boot does that before any Ctrl-C counts)
+                self._held_intr = True
+                return
         waiting = _syscall_reading_stdin(p.pid)
         if waiting:
             os.write(self._master, b"\x03")

@@ -90,6 +90,7 @@ class WorldHost:
         self._server = None
         self.rtc = None  # (datetime tuple, world ms it was set at) or None: unset since power-up
         self.on_reset = None  # callable the supervisor sets: the interpreter asked for machine.reset()
+        self.on_ready = None  # callable the supervisor sets: the interpreter finished mounting
         self.last_request = 0.0  # time.monotonic() of the last RPC request (the supervisor's clock keeps
         #                          the world going in real time while the interpreter asks nothing)
 
@@ -147,6 +148,10 @@ class WorldHost:
                 return True
             if method == "rtc":
                 return self._rtc(*args)
+            if method == "ready":  # vbstart.py mounted the filesystems: Ctrl-C may interrupt now
+                if self.on_ready is not None:
+                    self.on_ready()
+                return True
             if method == "now":
                 return self.world.now
             if method.startswith("ctl_") and method[4:] in _CONTROL:

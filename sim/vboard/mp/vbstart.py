@@ -77,6 +77,7 @@ def _run(path):
 sys.path[:] = ["", ".frozen", "/lib"]
 _mount()
 gc.collect()
+_vbrpc.call(0, "ready", ())  # (the supervisor holds a Ctrl-C back until the filesystems are mounted)
 _run("boot.py")
 if os.getenv("DOORKIT_VB_RAW") != "1":
     _run("main.py")
