@@ -425,3 +425,28 @@ def test_push_reports_its_steps(door, tmp_path, capsys, link):
     push.push(door, "p", on_step=lambda name, n: seen.append((name, n)))
     assert [s[0] for s in seen] == list(push.STEPS)
     assert seen[2][1] == seen[3][1] > 104  # the bundle: header + body
+
+
+def test_a_push_whose_answer_was_lost_is_recognised_next_time(door, tmp_path, capsys, link, monkeypatch):
+    # the board installs the bundle, then the line goes (a power cut after the install, before the
+    # host heard "ok"): the next push sees the board holding the bundle this directory built last
+    secret = P.load_door(door).secret
+    board = link.boards["socket://127.0.0.1:8266"] = Board(tmp_path / "flash.nor", secret)
+    run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
+    assert run(capsys, "keys", "push", door, "--port", "socket://127.0.0.1:8266")[0] == 0
+    run(capsys, "keys", "add", door, "E0013", "--pin", "4711")
+    real = FakeLink.call
+
+    def lost(self, name, *args):
+        got = real(self, name, *args)
+        if name == "install":
+            raise UserError(4, "the board at socket://127.0.0.1:8266 stopped answering")
+        return got
+    monkeypatch.setattr(FakeLink, "call", lost)
+    code, out, err = run(capsys, "keys", "push", door, "--port", "socket://127.0.0.1:8266")
+    assert code == 4 and board.boot().keys.version == 2
+    monkeypatch.setattr(FakeLink, "call", real)
+    code, out, err = run(capsys, "keys", "push", door, "--port", "socket://127.0.0.1:8266")
+    assert code == 0, err  # not refused as "newer than this directory knows"
+    assert keys_of(door).book.version == 3 and board.boot().keys.version == 3
+    assert board.boot().keys.check(KIND_PIN, "4711", None)[0] is not None

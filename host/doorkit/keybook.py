@@ -249,6 +249,11 @@ class KeyBook:
                 ops.append((B.OP_CHANGE, recs[key]))
         return B.build(self.secret, self.door_id, B.DELTA, v, self.version, packed, ops)
 
+    @property
+    def pending_version(self):
+        """The version of the last bundle() not yet confirmed installed, or None."""
+        return None if self._pending is None else self._pending[0]
+
     def installed(self):
         """The door installed the last bundle(): deltas start from it now."""
         if self._pending is None:

@@ -64,6 +64,11 @@ def _push(door, keys, ln, port, full, step, force):
     book = keys.book
     if not isinstance(have, int):
         raise UserError(EXIT_REFUSED, "the board at %s did not say its key list version" % port)
+    if have != book.version and have == book.pending_version:
+        # the last push went in but its answer never came back (a power cut, a pulled cable): the
+        # board holds the bundle this directory built last, so that is what it has
+        book.installed()
+        save_keys(door, keys)
     forced = have > book.version
     if forced:
         # another copy of this directory pushed, or a bundle file was installed by hand: this
