@@ -129,7 +129,7 @@ def _parser():
             continue
         c = sub.add_parser(name, help=mod.HELP, allow_abbrev=False,
                            formatter_class=argparse.RawDescriptionHelpFormatter)
-        c.set_defaults(_run=mod.run)
+        c.set_defaults(command_run=mod.run)
         mod.register(c)
     return p
 
@@ -140,9 +140,9 @@ def main(argv=None):
         args = p.parse_args(argv)
         if args.command == "sim":
             return cmd_sim(args)
-        if getattr(args, "_run", None) is not None:
+        if getattr(args, "command_run", None) is not None:
             try:
-                return args._run(args)
+                return args.command_run(args)
             except UserError as e:
                 sys.stderr.write("doorkit %s: %s\n" % (args.command, _printable(str(e))))
                 return e.code
