@@ -76,6 +76,10 @@ class Control:
     def reset(self):
         return self.command("reset")
 
+    def download(self):
+        """Download mode (BOOT held, EN pressed): {"port": the pty esptool talks to}."""
+        return self.command("download")
+
     def advance(self, ms):
         return self.command("advance", ms=ms)
 

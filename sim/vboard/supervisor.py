@@ -207,6 +207,8 @@ class VirtualBoard:
         self._pending_ctrl_a = False
         self._expected_exit = None  # "hard" / "power" while the supervisor kills the interpreter
         self._stopping = False
+        self._rom = None  # the ROM loader (download mode), or None
+        self._mm = None
         self._threads = []
         self._socks = []
         self._master = self._slave = None
@@ -285,9 +287,38 @@ class VirtualBoard:
         """machine.reset() on the board (called from the RPC thread)."""
         threading.Thread(target=self.reset, daemon=True).start()
 
+    def download(self):
+        """Hold BOOT and press EN: the chip's ROM serial loader answers esptool (sim/esprom.py) on a
+        pty, on this board's flash; `doorkit flash --port PTY` writes it. reset() (the EN button)
+        boots what was written. -> {"port": the pty's path}."""
+        import mmap
+        from doorkit.sim.esprom import EspRom
+        self._kill("download")
+        self.host.power_off(rtc_lost=False)
+        with self.lock:
+            if self._rom is None:
+                with open(self.image, "r+b") as f:
+                    self._mm = mmap.mmap(f.fileno(), 0)
+                self._rom = EspRom("esp32", len(self._mm), flash=self._mm)
+                self.log("download mode: the ROM loader on %s" % self._rom.port)
+            self.proc = None
+            self.state = "download"
+            return {"port": self._rom.port}
+
+    def _leave_download(self):
+        with self.lock:
+            rom, self._rom = self._rom, None
+        if rom is not None:
+            rom.close()
+            self._mm.flush()
+            self._mm.close()
+            self._mm = None
+            self.plan, self.partitions = check_image(self.image)  # (esptool may have written a new table)
+
     def reset(self):
         """A hard reset (the EN button, machine.reset()): fresh RAM, the RTC and the world survive."""
         self._kill("hard")
+        self._leave_download()
         self.host.power_off(rtc_lost=False)
         self._emit(HARD_RESET)
         with self.lock:
@@ -300,6 +331,7 @@ class VirtualBoard:
         """The battery is pulled: the interpreter dies mid-whatever (flash keeps what was written),
         the RTC is lost, then power comes back."""
         self._kill("power")
+        self._leave_download()
         self.host.power_off(rtc_lost=True)
         if off_ms:
             self.host.advance_to(self.host.now + int(off_ms))
@@ -313,6 +345,7 @@ class VirtualBoard:
     def stop(self):
         self._stopping = True
         self._kill("stop")
+        self._leave_download()
         self.close_ports()
         for fd in (self._master, self._slave):
             if fd is not None:
@@ -542,6 +575,8 @@ class VirtualBoard:
             return self.power_cut(args.get("off_ms", 0))
         if cmd == "reset":
             return self.reset()
+        if cmd == "download":
+            return self.download()
         if cmd == "advance":
             return self.advance(args["ms"], args.get("timeout_s", 60))
         if cmd == "status":
@@ -569,7 +604,8 @@ class VirtualBoard:
         st = self.host.status()
         with self.lock:
             p = self.proc
-            st.update(state=self.state if p is not None and p.poll() is None else "rebooting", boots=self.boots,
+            st.update(state=self.state if self._rom is not None or (p is not None and p.poll() is None) else "rebooting",
+                      boots=self.boots,
                       pid=p.pid if p is not None else None, rtc=self.host.rtc is not None,
                       listen="%s:%d" % self.listen_addr, control="%s:%d" % self.control_addr, image=self.image,
                       plan=self.plan)

@@ -17,6 +17,7 @@ EPILOG = """examples:
   doorkit vboard keypad 1234#          type on the keypad
   doorkit vboard advance 2h            skip virtual time (ms, 30s, 10m, 2h): deadlines come at once
   doorkit vboard power-cut             pull the battery (RTC lost) and power up again;  reset: EN button
+  doorkit vboard download              download mode: prints the pty for doorkit flash --port (reset boots)
   doorkit vboard status                bolt angle, door, motor, LED, virtual time, interpreter state
 
 The board's flash is --image FILE, used in place (make one with doorkit image --format raw); without
@@ -25,7 +26,8 @@ on --control (default: the --listen port + 1); the world commands take --control
 
 """ + EXIT_HELP
 
-WORLD = ("tap", "door", "button", "turn", "keypad", "jam", "unjam", "power-cut", "reset", "advance", "status")
+WORLD = ("tap", "door", "button", "turn", "keypad", "jam", "unjam", "power-cut", "reset", "download", "advance",
+         "status")
 
 
 def register(p):
@@ -60,6 +62,7 @@ def register(p):
     cmd("power-cut", "cut the power (RTC lost) and restore it").add_argument("--off", type=int, default=0,
                                                                            metavar="MS", help="time without power")
     cmd("reset", "hard reset (the EN button)")
+    cmd("download", "download mode (BOOT held, EN pressed): the ROM loader for doorkit flash on a pty")
     cmd("advance", "skip virtual time").add_argument("duration", help="ms, or 30s, 10m, 2h")
     cmd("status", "print the board's state")
 
@@ -110,6 +113,8 @@ def run_world(args):
                 r = c.power_cut(args.off)
             elif w == "reset":
                 r = c.reset()
+            elif w == "download":
+                r = c.download()
             elif w == "advance":
                 r = c.advance(duration_ms(args.duration))
             else:
