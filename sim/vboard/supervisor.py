@@ -361,14 +361,17 @@ class VirtualBoard:
     def _output_loop(self):
         pending = b""
         while not self._stopping:
+            fd = self._master  # (stop() sets it to None: this thread may be between the two calls)
+            if fd is None:
+                return
             try:
-                r, _, _ = select.select([self._master], [], [], 0.2)
+                r, _, _ = select.select([fd], [], [], 0.2)
             except (OSError, ValueError):
                 return
             if not r:
                 continue
             try:
-                data = os.read(self._master, 4096)
+                data = os.read(fd, 4096)
             except OSError as e:
                 if e.errno == errno.EIO:
                     time.sleep(0.02)
