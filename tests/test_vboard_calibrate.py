@@ -12,7 +12,7 @@ import pytest
 
 from doorkit import cli
 from doorkit import provision as P
-from doorkit.errors import EXIT_CONFLICT, EXIT_MISMATCH, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from doorkit.errors import EXIT_CONFLICT, EXIT_DATA, EXIT_MISMATCH, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from doorkit.link import open_link
 from doorkit.vboard_client import Control
 from sim.vboard.supervisor import VirtualBoard
@@ -181,3 +181,13 @@ def test_enroll_on_the_doors_reader_refuses_a_registered_card_then_times_out(boa
     err = capsys.readouterr().err
     assert code == EXIT_MISMATCH and "no card was tapped" in err, err
     assert len(P.open_keys(door)[1].book.credentials()) == 1
+
+
+def test_enroll_on_the_doors_reader_refuses_a_phone(board, capsys):
+    port, ctl, d = board
+    door = d / "front"
+    ctl.tap("phone", hold_ms=10000)
+    code = cli.main(["enroll", str(door), "--reader", "door:" + port, "--user", "E1", "--timeout", "30"])
+    err = capsys.readouterr().err
+    assert code == EXIT_DATA and "random UID" in err and err.count("\n") == 1, err
+    ctl.advance(20000)
