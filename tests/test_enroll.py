@@ -87,8 +87,10 @@ def test_unknown_user_and_missing_reader(door, tmp_path, capsys):
     assert code == EXIT_DATA and "no user with code E9" in one_line(err)
     code, _, err = run(capsys, "enroll", door, "--reader", tmp_path / "ttyUSB0", "--user", "E1")
     assert code == EXIT_BOARD and "no reader at" in one_line(err)
-    code, _, err = run(capsys, "enroll", door, "--reader", "door:/dev/ttyUSB0", "--user", "E1")
-    assert code == EXIT_USAGE and "door's own reader" in one_line(err)
+    code, _, err = run(capsys, "enroll", door, "--reader", "door:%s" % (tmp_path / "ttyUSB0"), "--user", "E1")
+    assert code == EXIT_BOARD and "no board at" in one_line(err)  # the door's own reader: its board
+    code, _, err = run(capsys, "enroll", door, "--reader", "door:", "--user", "E1")
+    assert code == EXIT_USAGE and "door:PORT" in one_line(err)
 
 
 def test_a_port_without_a_pn532(door, capsys):

@@ -140,3 +140,206 @@ def ack(seq):
         return 0
     fl.log.ack(seq)
     return fl.log.cursor
+
+
+# ---------------------------------------------------------------------- calibration
+# The App calibrates the way the firmware always does (lockctl core: EV_CALIBRATE "auto" sweeps to
+# the unlock end stop and then to the lock end stop; "manual" waits for two "mark"s, at the locked
+# and at the unlocked position), on the board make_board() composes, its result saved by the App's
+# own A_SAVE sink into the store (/lock.json, JsonStore) and its records appended to the event log.
+# A manual calibration spans two calls (the installer turns the knob in between): the App waits
+# in _cal meanwhile. Nothing else runs in the raw REPL, so nothing else moves the bolt.
+_cal = None  # the App of a manual calibration waiting for its second mark, and its clock
+_MODES = ("auto", "manual-lock", "manual-unlock", "cancel")
+SETTLE_MS = 2000  # after the calibration ended: at most this long for the brake's release
+
+
+def _now(c):
+    return c[0].ticks_diff(c[0].ticks_ms(), c[1])
+
+
+class _Watch:
+    """An App record sink keeping the outcome of the calibration: (code, arg) of the first
+    CALIBRATED, CAL_FAIL or REFUSED record."""
+
+    def __init__(self):
+        self.got = None
+
+    def __call__(self, rec):
+        from lockctl.codes import LOG_CALIBRATED, LOG_CAL_FAIL, LOG_REFUSED
+        if self.got is None and (rec[1] == LOG_CALIBRATED or rec[1] == LOG_CAL_FAIL or rec[1] == LOG_REFUSED):
+            self.got = (rec[1], rec[2])
+
+
+def _cal_app(machine, store, clock, log):
+    from lockshell import board as _board
+    from lockshell.app import App
+    from lockshell.clock import RtcClock
+    if machine is None:
+        import machine
+    if store is None:
+        from lockshell.store import JsonStore
+        store = JsonStore("/lock.json")
+    if clock is None:
+        import time as clock
+    rtc = None
+    if hasattr(machine, "RTC"):
+        rtc = RtcClock(machine.RTC())
+    b = _board.make_board(machine, clock.ticks_ms(), nfc=False)
+    app = App(b, store, None, clock=rtc)
+    c = (clock, clock.ticks_ms())
+    app.start(0)
+    if log:
+        try:
+            fl = _storage()
+        except OSError:
+            fl = None
+        if fl is not None and fl.log is not None:
+            from lockshell.flash import LogSink
+            app.sinks.append(LogSink(app, fl.log))  # (after start(): no BOOT record for this App)
+    w = _Watch()
+    app.sinks.append(w)
+    return app, c, w
+
+
+def _run(app, c, w, limit_ms, until_done):
+    """Poll the App as run() does until the calibration ended (until_done) and the App is quiet,
+    at most limit_ms from now. -> False when the time was up first."""
+    from lockshell.app import PERIOD_MS, IDLE_MS
+    from lockctl.codes import CALIBRATING
+    end = _now(c) + limit_ms
+    while True:
+        now = _now(c)
+        app.poll(now)
+        done = w.got is not None or (not until_done and app.core.state != CALIBRATING)
+        if done and not app.busy():
+            return True
+        if now >= end:
+            return False
+        wait = PERIOD_MS
+        if not app.busy():
+            wait = IDLE_MS
+            d = app.next_deadline()
+            if d is not None and d - now < wait:
+                wait = d - now if d > now else 0
+        c[0].sleep_ms(wait)
+
+
+def _outcome(w, app):
+    from lockctl.codes import LOG_CALIBRATED
+    from lockctl.record import reason_name
+    if w.got is None:
+        return {"ok": False, "reason": "timeout"}
+    code, arg = w.got
+    if code == LOG_CALIBRATED:
+        return {"ok": True, "lock": arg[0], "unlock": arg[1]}
+    return {"ok": False, "reason": reason_name(arg)}
+
+
+def _stop(app):
+    m = app.board.motor
+    if m.running:
+        m.brake()
+    m.coast()
+
+
+def calibrate(mode="auto", timeout_ms=60000, machine=None, store=None, clock=None, log=True):
+    """Calibrate the thumb-turn's two ends and save them where the firmware keeps them.
+
+    "auto": the motor sweeps to the unlock end stop, then to the lock end stop (the door must be
+    closed); -> {"ok": True, "lock": pos, "unlock": pos} or {"ok": False, "reason": name} (the
+    core's reason: door-open, no-end-stop, span, ...; "timeout" if timeout_ms passed first).
+    Manual, in two calls: the installer turns the knob to locked, then "manual-lock" -> {"ok":
+    True, "step": "lock", "lock": pos}; turns it to unlocked, then "manual-unlock" -> the result as
+    for "auto" (the core's manual_cal_ms bounds the time between the two). "cancel" drops a manual
+    calibration under way (-> {"ok": False, "reason": "cancelled"}).
+    machine, store, clock (ticks_ms / ticks_diff / sleep_ms): the board's, /lock.json and time
+    unless given (tests). log: the records go to the event log too."""
+    global _cal
+    from lockctl.codes import EV_CALIBRATE
+    if mode not in _MODES:
+        raise ValueError("calibrate takes %s, not %r" % (", ".join(_MODES), mode))
+    if mode == "manual-unlock" or mode == "cancel":
+        if _cal is None:
+            return {"ok": False, "reason": "not-calibrating"}
+        app, c, w = _cal
+        _cal = None
+        try:
+            app.poll(_now(c))  # the knob as it is now (the core's time limit may have passed too)
+            if w.got is None:
+                app.submit(_now(c), EV_CALIBRATE, "mark" if mode == "manual-unlock" else "cancel")
+            _run(app, c, w, SETTLE_MS, True)
+            return _outcome(w, app)
+        finally:
+            _stop(app)
+    if _cal is not None:  # a manual calibration left waiting: cancelled by this new one
+        app, c, w = _cal
+        _cal = None
+        app.submit(_now(c), EV_CALIBRATE, "cancel")
+        _stop(app)
+        del app, c, w
+    import gc
+    gc.collect()
+    app, c, w = _cal_app(machine, store, clock, log)
+    if mode == "auto":
+        try:
+            app.submit(_now(c), EV_CALIBRATE, "auto")
+            _run(app, c, w, timeout_ms, True)
+            if w.got is None:  # (the core bounds each sweep by cal_ms: only a too short timeout_ms)
+                app.submit(_now(c), EV_CALIBRATE, "cancel")
+                return {"ok": False, "reason": "timeout"}
+            return _outcome(w, app)
+        finally:
+            _stop(app)
+    app.submit(_now(c), EV_CALIBRATE, "manual")
+    app.poll(_now(c))
+    if w.got is None:
+        app.submit(_now(c), EV_CALIBRATE, "mark")
+    if w.got is not None:  # refused (busy, no position) or failed
+        _stop(app)
+        return _outcome(w, app)
+    _cal = (app, c, w)
+    return {"ok": True, "step": "lock", "lock": app.core.pos}
+
+
+# ---------------------------------------------------------------------- enrolment
+READER_DOWN = "the door's card reader does not answer"  # read_card()'s error text (the host looks for it)
+
+
+def read_card(timeout_ms=10000, machine=None, clock=None, uart=None):
+    """Read one card on the door's own PN532 (NfcReader's polling, as the lock polls: type A and
+    FeliCa every 100 ms; no phone protocol: a phone is an "iso-dep" target). -> (kind name,
+    ident hex) ("iso14443a" UID, "felica" IDm, "iso-dep" UID), or None when no card came within
+    timeout_ms. A reader that does not answer raises OSError(READER_DOWN ...).
+    machine / clock / uart: the board's machine, time and the reader's UART unless given (tests)."""
+    from drivers.pn532 import PN532, HsuLink
+    from lockshell.nfc import NfcReader
+    from lockctl.record import kind_name
+    if clock is None:
+        import time as clock
+    if uart is None:
+        from lockshell import board as _board
+        if machine is None:
+            import machine
+        uart = machine.UART(_board.NFC_UART, baudrate=115200, tx=_board.NFC_TX, rx=_board.NFC_RX, timeout=0)
+    rd = NfcReader(PN532(HsuLink(uart)))
+    t0 = clock.ticks_ms()
+    while True:
+        t = clock.ticks_ms()
+        ev = rd.poll(t)
+        if ev is not None:
+            if ev[0] == "card":
+                return (kind_name(ev[1]), ev[2])
+            if ev[0] == "down":
+                raise OSError("%s (error %d)" % (READER_DOWN, ev[1]))
+        left = timeout_ms - clock.ticks_diff(t, t0)
+        if left <= 0:
+            return None
+        wait = 1  # a command in flight: the chip may answer any ms
+        if not rd.running:
+            d = rd.next_deadline()
+            wait = clock.ticks_diff(d, t) if d is not None else 1
+            if wait > left:
+                wait = left
+        if wait > 0:
+            clock.sleep_ms(wait)

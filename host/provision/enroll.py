@@ -7,8 +7,8 @@ with a wildcard Polling, through the client's generic call_function), until a ca
 time is up.
 
 A reader is any object with `read(timeout_s) -> (kind, ident) or None`; DeskReader is the USB
-one. The door's own reader (lockshell.service.read_card over doorkit.link) is the next step: it
-will be another such object (`door_reader`), and enroll() does not change."""
+one, DoorReader (`--reader door:PORT`) the door's own PN532, read by the board itself
+(lockshell.service.read_card over doorkit.link)."""
 import time
 
 from doorkit.errors import EXIT_BOARD, EXIT_DATA, EXIT_MISMATCH, EXIT_USAGE, UserError
@@ -79,10 +79,52 @@ def _why(e):
     return (getattr(e, "strerror", None) or str(e) or type(e).__name__).splitlines()[0]
 
 
+class DoorReader:
+    """The door's own PN532, read by the board (lockshell.service.read_card over doorkit.link):
+    port is the board's (/dev/ttyUSB0, socket://127.0.0.1:8266). The firmware stops while the link
+    is open and runs again once it is closed."""
+
+    def __init__(self, port):
+        from doorkit.link import open_link
+        self.port = port
+        self.link = open_link(port)
+
+    def read(self, timeout_s):
+        ms = max(1, int(timeout_s * 1000))
+        try:
+            got = self.link.call("read_card", ms, timeout=timeout_s + 15)
+        except UserError as e:
+            if DOOR_READER_DOWN in str(e):
+                raise UserError(EXIT_BOARD, "the card reader of the door at %s does not answer" % self.port)
+            raise
+        if got is None:
+            return None
+        if not (isinstance(got, tuple) and len(got) == 2 and all(isinstance(x, str) for x in got)):
+            raise UserError(EXIT_BOARD, "the board at %s answered %.60r, not a card" % (self.port, got))
+        kind, ident = got
+        if kind == "iso-dep":  # a phone (or an ISO-DEP card) that the door reads by a random UID
+            raise UserError(EXIT_DATA, "the card answered with a random UID (%s, as phones do): it is different at "
+                                       "every tap and cannot be enrolled" % ident)
+        return kind, ident
+
+    def close(self):
+        self.link.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+DOOR_READER_DOWN = "the door's card reader does not answer"  # lockshell.service.READER_DOWN
+
+
 def door_reader(port):
-    """The door's own reader (lockshell.service.read_card over doorkit.link): not there yet."""
-    raise UserError(EXIT_USAGE, "enrolling on the door's own reader is not available yet: use a desk "
-                                "reader (--reader /dev/ttyUSB0)")
+    """The door's own reader (lockshell.service.read_card over doorkit.link)."""
+    if not port:
+        raise UserError(EXIT_USAGE, "--reader door:PORT needs the board's port (door:/dev/ttyUSB0)")
+    return DoorReader(port)
 
 
 def open_reader(spec):

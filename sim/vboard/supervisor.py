@@ -414,6 +414,9 @@ class VirtualBoard:
         pending = b""
         fd = self._master
         while not self._stopping:
+            fd = self._master  # (stop() sets it to None: this thread may be between the two calls)
+            if fd is None:
+                return
             try:
                 r, _, _ = select.select([fd], [], [], 0.2)
             except (OSError, ValueError):
