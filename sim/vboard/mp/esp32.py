@@ -10,7 +10,8 @@ import struct
 _SECTOR = 4096
 _TABLE = 0x8000
 _f = None
-_ERASED = b"\xff" * _SECTOR
+_ERASED = memoryview(b"\xff" * _SECTOR)
+_TMP = bytearray(256)  # (allocated once: the firmware's heap is the board's, and fragmented)
 
 
 def _flash():
@@ -35,7 +36,7 @@ def _write_and(addr, data):
     """Program data at addr: bits only go 1 -> 0, as on NOR flash."""
     f = _flash()
     mv = memoryview(data)
-    tmp = bytearray(256)
+    tmp = _TMP
     i = 0
     while i < len(mv):
         n = min(256, len(mv) - i)
