@@ -4,7 +4,7 @@
 # Heap-frugal: a bundle file is streamed into the key store in pieces, log records are read one
 # at a time from flash and at most n of them are returned.
 from lockctl.codes import (R_BAD_SIGNATURE, R_WRONG_DOOR, R_OLD_VERSION, R_BASE_MISMATCH, R_CORRUPT,
-                           R_NO_ROOM, R_FORMAT)
+                           R_NO_ROOM, R_FORMAT, LOG_BUNDLE, LOG_BUNDLE_REFUSED, LOG_CLOCK_SET)
 
 _PIECE = 512
 _fl = None  # the open Storage (opened on first use; use() sets another, e.g. in tests)
@@ -61,6 +61,27 @@ def status():
     return d
 
 
+def _note(code, arg):
+    """Append a record of what the host did to the event log, as the App would have logged it
+    (time: the RTC when it is set, else 0 ms since this boot). A log that cannot take it is not an
+    error of the maintenance call itself."""
+    try:
+        fl = _storage()
+        if fl.log is None:
+            return
+        try:
+            w = clock()
+        except ImportError:  # (no machine module: a host-side test of the service)
+            w = None
+        rec = (0, code, arg, None)
+        if w is None:
+            fl.log.append(rec, 0, False)
+        else:
+            fl.log.append(rec, w, True)
+    except (OSError, ValueError):
+        pass
+
+
 def install(path, remove=True):
     """Install the bundle file at `path` into the key store, fed in pieces; the file is removed
     afterwards (either way). -> "ok" or the refusal's name (REFUSALS, "io" for a flash error)."""
@@ -87,8 +108,10 @@ def install(path, remove=True):
                     while inst.busy():
                         inst.step()
                 inst.finish()
+                _note(LOG_BUNDLE, (fl.keys.version, len(fl.keys)))
             except BundleError as e:
                 out = REFUSALS.get(e.reason, "refused_%d" % e.reason)
+                _note(LOG_BUNDLE_REFUSED, e.reason)
             except OSError:
                 out = "io"
     finally:
@@ -112,6 +135,8 @@ def set_clock(unix, rtc=None):
     """Set the board's RTC (UTC) to Unix seconds; -> what the RTC reads back."""
     c = _rtc(rtc)
     c.set(unix)
+    if rtc is None:
+        _note(LOG_CLOCK_SET, (int(unix), 0))
     return c.read()
 
 
