@@ -105,7 +105,7 @@ def main(argv=None):
         dk("vboard", "advance", "11s", "--control", ctl)
         wait(lambda: c.status()["angle"] <= 15 and not c.status()["motor_running"])
         say("Back at the laptop: the door's log into the local history")
-        dk("logs", "pull", "--port", port, "--door", door, "--door-id", "front")
+        dk("logs", "pull", "--port", port, "--door", door)
         dk("logs", "show", "--door", door, "--utc-offset", "+09:00")
     finally:
         vb.terminate()
