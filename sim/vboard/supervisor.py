@@ -112,6 +112,8 @@ def write_factory(path, factory):
 
 def check_image(path):
     """(plan, partitions) of a flash image file; BoardError naming what is wrong."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise BoardError("image %s is not a file" % path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
@@ -276,8 +278,10 @@ class VirtualBoard:
             p.wait()
 
     def _reset_requested(self):
-        """machine.reset() on the board (called from the RPC thread)."""
-        threading.Thread(target=self.reset, daemon=True).start()
+        """machine.reset() on the board (called from the RPC thread, the interpreter waiting for the
+        answer): reset now, so that no byte of the next client reaches the old interpreter (a
+        Ctrl-C would break it out of machine.reset() and it would answer in the new one's place)."""
+        self.reset()
 
     def reset(self):
         """A hard reset (the EN button, machine.reset()): fresh RAM, the RTC and the world survive."""
@@ -308,6 +312,9 @@ class VirtualBoard:
         self._stopping = True
         self._kill("stop")
         self.close_ports()
+        for t in self._threads:  # the line's threads see _stopping (or their closed socket) and end
+            if t is not threading.current_thread():
+                t.join(1)
         for fd in (self._master, self._slave):
             if fd is not None:
                 try:
