@@ -41,6 +41,7 @@ PTABLE_AT = 0x8000
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 HARD_RESET = b"\r\nets Jul 29 2019 12:21:46\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
 POWER_ON = b"\r\nets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+CTRL_C_LOOKS = 20  # samples of the interpreter's syscall, 2.5 ms apart, before a Ctrl-C becomes SIGINT
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
@@ -452,7 +453,15 @@ class VirtualBoard:
         os.write(self._master, data)
 
     def _ctrl_c(self, p):
-        waiting = _syscall_reading_stdin(p.pid)
+        # The REPL reads fd 0 between lines but is briefly "running" while it prints a prompt or a
+        # banner; a SIGINT then makes the unix port exit (a spurious soft reboot that answers the
+        # client twice). So look a few times before deciding that code is running.
+        waiting = False
+        for _ in range(CTRL_C_LOOKS):
+            waiting = _syscall_reading_stdin(p.pid)
+            if waiting or waiting is None:
+                break
+            time.sleep(0.0025)
         if waiting:
             os.write(self._master, b"\x03")
         else:
