@@ -243,3 +243,21 @@ def test_cli_world_commands_against_a_board(board):
     assert p.returncode == 0 and "DEADBEEF" in p.stdout, p.stderr
     one_line_error(doorkit("vboard", "tap", "nonesuch", "--control", addr), 5, "nonesuch")
     one_line_error(doorkit("vboard", "advance", "soon", "--control", addr), 2, "soon")
+
+
+def test_a_broken_shim_does_not_open_the_host_filesystem(tmp_path, monkeypatch):
+    import shutil
+    from doorkit.sim.vboard import supervisor
+    shims = tmp_path / "mp"
+    shutil.copytree(supervisor.SHIMS, shims)
+    with open(shims / "esp32.py", "a") as f:
+        f.write("\nthis is not python\n")
+    monkeypatch.setattr(supervisor, "SHIMS", str(shims))
+    vb = start()
+    try:
+        out = mp(vb, "exec", "import os\nprint(os.listdir('/'))\ntry:\n open('leak.txt', 'w')\n"
+                             "except OSError as e:\n print('refused', e.errno)")
+        assert out.split() == ["[]", "refused", "19"]
+        assert not (shims / "leak.txt").exists()
+    finally:
+        vb.stop()
