@@ -180,7 +180,8 @@ def test_control_answers_and_refuses_bad_input(board):
         for call, word in ((lambda: c.tap("bogus"), "bogus"), (lambda: c.door("sideways"), "sideways"),
                            (lambda: c.button(-5), "-5"), (lambda: c.advance("soon"), "soon"),
                            (lambda: c.turn("up"), "up"), (lambda: c.command("fly"), "fly"),
-                           (lambda: c.command("tap"), "card")):
+                           (lambda: c.command("tap"), "tap needs card"),
+                           (lambda: c.command("door", what="open", extra=1), "extra")):
             with pytest.raises(ControlError) as e:
                 call()
             msg = str(e.value)

@@ -172,6 +172,12 @@ def _syscall_reading_stdin(pid):
     return False
 
 
+# the control commands and the arguments each takes
+CONTROL_ARGS = {"tap": ("card", "hold_ms"), "door": ("what",), "button": ("ms",), "turn": ("where", "ms"),
+                "keypad": ("keys", "hold_ms", "gap_ms"), "jam": ("at", "moves"), "unjam": (),
+                "power-cut": ("off_ms",), "reset": (), "advance": ("ms", "timeout_s"), "status": ()}
+
+
 class VirtualBoard:
     def __init__(self, image=None, flash="4M", listen=DEFAULT_LISTEN, control=None, seed=0, heap=BOARD_HEAP,
                  log=None, factory=None):
@@ -487,9 +493,14 @@ class VirtualBoard:
                     continue
                 try:
                     req = json.loads(line)
-                    resp = self.command(req.get("cmd"), **(req.get("args") or {}))
+                    if not isinstance(req, dict) or not isinstance(req.get("args") or {}, dict):
+                        raise ValueError('a control request is {"cmd": NAME, "args": {...}}')
+                    try:
+                        resp = self.command(req.get("cmd"), **(req.get("args") or {}))
+                    except KeyError as e:  # a missing argument
+                        raise ValueError("%s needs %s" % (req.get("cmd"), e.args[0] if e.args else "an argument"))
                     resp = dict(resp or {}, ok=True)
-                except (ValueError, TypeError, KeyError, BoardError) as e:
+                except (ValueError, TypeError, BoardError) as e:
                     resp = {"ok": False, "error": str(e) or type(e).__name__}
                 f.write(json.dumps(resp).encode() + b"\n")
                 f.flush()
@@ -505,6 +516,12 @@ class VirtualBoard:
     def command(self, cmd, **args):
         """One control command (the names of `doorkit vboard CMD`) -> a dict."""
         h = self.host
+        known = CONTROL_ARGS.get(cmd)
+        if known is None:
+            raise ValueError("no control command %r (known: %s)" % (cmd, ", ".join(CONTROL_ARGS)))
+        bad = sorted(set(args) - set(known))
+        if bad:
+            raise ValueError("%s takes %s, not %s" % (cmd, ", ".join(known) or "no arguments", ", ".join(bad)))
         if cmd == "tap":
             return h.tap(args["card"], args.get("hold_ms", 1000))
         if cmd == "door":
