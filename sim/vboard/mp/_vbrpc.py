@@ -27,7 +27,7 @@ def enc(v):
         return {"b": hexlify(v).decode()}
     if isinstance(v, (list, tuple)):
         return [enc(x) for x in v]
-    h = getattr(v, "_vbh", None)
+    h = getattr(v, "vb_handle", None)
     if h is not None:
         return {"h": h}
     return v

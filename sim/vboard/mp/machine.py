@@ -18,10 +18,10 @@ _CAUSES = {"power": PWRON_RESET, "hard": HARD_RESET, "soft": SOFT_RESET}
 
 
 class _Obj:
-    _vbh = None
+    vb_handle = None
 
     def _rpc(self, method, *args):
-        return _call(self._vbh, method, args)
+        return _call(self.vb_handle, method, args)
 
 
 class Pin(_Obj):
@@ -35,7 +35,7 @@ class Pin(_Obj):
 
     def __init__(self, id, mode=-1, pull=-1, value=None):
         self.id = id
-        self._vbh = _call(0, "Pin", (id, mode, pull, value))
+        self.vb_handle = _call(0, "Pin", (id, mode, pull, value))
 
     def value(self, v=None):
         if v is None:
@@ -77,7 +77,7 @@ class Signal:
 
 class PWM(_Obj):
     def __init__(self, pin, freq=None, duty_u16=None):
-        self._vbh = _call(0, "PWM", (pin, freq, duty_u16))
+        self.vb_handle = _call(0, "PWM", (pin, freq, duty_u16))
 
     def duty_u16(self, d=None):
         return self._rpc("duty_u16") if d is None else self._rpc("duty_u16", d)
@@ -103,7 +103,7 @@ class ADC(_Obj):
     WIDTH_12BIT = 3
 
     def __init__(self, pin, atten=None):
-        self._vbh = _call(0, "ADC", (pin, atten))
+        self.vb_handle = _call(0, "ADC", (pin, atten))
 
     def read_u16(self):
         return self._rpc("read_u16")
@@ -120,7 +120,7 @@ class ADC(_Obj):
 
 class UART(_Obj):
     def __init__(self, id, baudrate=115200, tx=None, rx=None, timeout=0, **kw):
-        self._vbh = _call(0, "UART", (id, baudrate, tx, rx, timeout))
+        self.vb_handle = _call(0, "UART", (id, baudrate, tx, rx, timeout))
 
     def write(self, buf):
         return self._rpc("write", bytes(buf))
