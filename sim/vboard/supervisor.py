@@ -41,6 +41,7 @@ PTABLE_AT = 0x8000
 SOFT_REBOOT = b"MPY: soft reboot\r\n"
 HARD_RESET = b"\r\nets Jul 29 2019 12:21:46\r\n\r\nrst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
 POWER_ON = b"\r\nets Jul 29 2019 12:21:46\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+CTRL_C_LOOKS = 20  # samples of the interpreter's syscall, 2.5 ms apart, before a Ctrl-C becomes SIGINT
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 
 
@@ -112,6 +113,8 @@ def write_factory(path, factory):
 
 def check_image(path):
     """(plan, partitions) of a flash image file; BoardError naming what is wrong."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise BoardError("image %s is not a file" % path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
@@ -167,6 +170,12 @@ def _syscall_reading_stdin(pid):
     if nr in (0, 63):
         return fd == 0
     return False
+
+
+# the control commands and the arguments each takes
+CONTROL_ARGS = {"tap": ("card", "hold_ms"), "door": ("what",), "button": ("ms",), "turn": ("where", "ms"),
+                "keypad": ("keys", "hold_ms", "gap_ms"), "jam": ("at", "moves"), "unjam": (),
+                "power-cut": ("off_ms",), "reset": (), "advance": ("ms", "timeout_s"), "status": ()}
 
 
 class VirtualBoard:
@@ -284,8 +293,10 @@ class VirtualBoard:
             p.wait()
 
     def _reset_requested(self):
-        """machine.reset() on the board (called from the RPC thread)."""
-        threading.Thread(target=self.reset, daemon=True).start()
+        """machine.reset() on the board (called from the RPC thread, the interpreter waiting for the
+        answer): reset now, so that no byte of the next client reaches the old interpreter (a
+        Ctrl-C would break it out of machine.reset() and it would answer in the new one's place)."""
+        self.reset()
 
     def download(self):
         """Hold BOOT and press EN: the chip's ROM serial loader answers esptool (sim/esprom.py) on a
@@ -347,6 +358,9 @@ class VirtualBoard:
         self._kill("stop")
         self._leave_download()
         self.close_ports()
+        for t in self._threads:  # the line's threads see _stopping (or their closed socket) and end
+            if t is not threading.current_thread():
+                t.join(1)
         for fd in (self._master, self._slave):
             if fd is not None:
                 try:
@@ -516,7 +530,15 @@ class VirtualBoard:
             if not self._ready:  # still mounting (a board's boot does that before any Ctrl-C counts)
                 self._held_intr = True
                 return
-        waiting = _syscall_reading_stdin(p.pid)
+        # The REPL reads fd 0 between lines but is briefly "running" while it prints a prompt or a
+        # banner; a SIGINT then makes the unix port exit (a spurious soft reboot that answers the
+        # client twice). So look a few times before deciding that code is running.
+        waiting = False
+        for _ in range(CTRL_C_LOOKS):
+            waiting = _syscall_reading_stdin(p.pid)
+            if waiting or waiting is None:
+                break
+            time.sleep(0.0025)
         if waiting:
             os.write(self._master, b"\x03")
         else:
@@ -542,9 +564,14 @@ class VirtualBoard:
                     continue
                 try:
                     req = json.loads(line)
-                    resp = self.command(req.get("cmd"), **(req.get("args") or {}))
+                    if not isinstance(req, dict) or not isinstance(req.get("args") or {}, dict):
+                        raise ValueError('a control request is {"cmd": NAME, "args": {...}}')
+                    try:
+                        resp = self.command(req.get("cmd"), **(req.get("args") or {}))
+                    except KeyError as e:  # a missing argument
+                        raise ValueError("%s needs %s" % (req.get("cmd"), e.args[0] if e.args else "an argument"))
                     resp = dict(resp or {}, ok=True)
-                except (ValueError, TypeError, KeyError, BoardError) as e:
+                except (ValueError, TypeError, BoardError) as e:
                     resp = {"ok": False, "error": str(e) or type(e).__name__}
                 f.write(json.dumps(resp).encode() + b"\n")
                 f.flush()
@@ -560,6 +587,12 @@ class VirtualBoard:
     def command(self, cmd, **args):
         """One control command (the names of `doorkit vboard CMD`) -> a dict."""
         h = self.host
+        known = CONTROL_ARGS.get(cmd)
+        if known is None:
+            raise ValueError("no control command %r (known: %s)" % (cmd, ", ".join(CONTROL_ARGS)))
+        bad = sorted(set(args) - set(known))
+        if bad:
+            raise ValueError("%s takes %s, not %s" % (cmd, ", ".join(known) or "no arguments", ", ".join(bad)))
         if cmd == "tap":
             return h.tap(args["card"], args.get("hold_ms", 1000))
         if cmd == "door":

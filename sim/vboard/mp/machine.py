@@ -164,8 +164,11 @@ def reset():
     try:
         _call(0, "reset", (True,))
     finally:
-        while True:
-            time.sleep_ms(1000)
+        while True:  # until the supervisor kills this interpreter (a Ctrl-C does not get out)
+            try:
+                time.sleep_ms(1000)
+            except KeyboardInterrupt:
+                pass
 
 
 def soft_reset():

@@ -6,17 +6,26 @@
 import sys
 import os
 import vfs
-import time  # the shims, found first on sys.path
-import select
-import _vbrpc
-import machine
-import esp32
 import gc
+
+try:
+    import time  # the shims, found first on sys.path
+    import select
+    import _vbrpc
+    import machine
+    import esp32
+except BaseException as e:  # a broken shim must not leave the host's filesystem in the board's reach
+    vfs.umount("/")
+    sys.print_exception(e)
+    print("vboard: the board's shims do not load: no filesystem, no machine")
+    esp32 = None
 
 sys.path.pop(0)  # (the shim directory: its modules are loaded)
 
 
 def _mount():
+    if esp32 is None:
+        return
     vfs.umount("/")
     part = esp32.Partition.find(esp32.Partition.TYPE_DATA, label="vfs")
     if not part:
