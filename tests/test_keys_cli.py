@@ -1,7 +1,6 @@
 """`doorkit keys`: users and roles, credentials, the HR CSV import (all or nothing), bundles, and
 `keys push` through a small in-test link that runs the firmware's own lockshell.service on CPython
 over a file-backed flash (the real install path: KeyStore, Installer, tally)."""
-import json
 import os
 import sys
 import types

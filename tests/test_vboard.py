@@ -190,7 +190,7 @@ def test_control_answers_and_refuses_bad_input(board):
 
 
 # ---------------------------------------------------------------------------- the CLI
-def doorkit(*args, timeout=60):
+def run_doorkit(*args, timeout=60):
     return subprocess.run([exe("doorkit")] + list(args), capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, cwd=ROOT)
 
@@ -214,11 +214,11 @@ def one_line_error(p, code, *words):
 def test_cli_bad_image(tmp_path):
     small = tmp_path / "small.img"
     small.write_bytes(b"\xff" * 1000)
-    one_line_error(doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(small)), 6,
+    one_line_error(run_doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(small)), 6,
                    "small.img", "1000 bytes")
-    one_line_error(doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(tmp_path)), 6,
+    one_line_error(run_doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(tmp_path)), 6,
                    "not a file")
-    one_line_error(doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(tmp_path / "none")),
+    one_line_error(run_doorkit("vboard", "--listen", "127.0.0.1:%d" % free_port(), "--image", str(tmp_path / "none")),
                    6, "none")
 
 
@@ -227,7 +227,7 @@ def test_cli_port_in_use():
     s.bind(("127.0.0.1", 0))
     s.listen(1)
     try:
-        one_line_error(doorkit("vboard", "--listen", "127.0.0.1:%d" % s.getsockname()[1]), 4, "listen")
+        one_line_error(run_doorkit("vboard", "--listen", "127.0.0.1:%d" % s.getsockname()[1]), 4, "listen")
     finally:
         s.close()
 
@@ -235,15 +235,15 @@ def test_cli_port_in_use():
 def test_cli_world_commands_without_a_board():
     port = free_port()
     for args in (["tap", "mifare"], ["door", "open"], ["status"], ["advance", "2h"]):
-        one_line_error(doorkit("vboard", *args, "--control", "127.0.0.1:%d" % port), 4, "no virtual board")
+        one_line_error(run_doorkit("vboard", *args, "--control", "127.0.0.1:%d" % port), 4, "no virtual board")
 
 
 def test_cli_world_commands_against_a_board(board):
     addr = "127.0.0.1:%d" % board.control_addr[1]
-    p = doorkit("vboard", "tap", "mifare", "--control", addr)
+    p = run_doorkit("vboard", "tap", "mifare", "--control", addr)
     assert p.returncode == 0 and "DEADBEEF" in p.stdout, p.stderr
-    one_line_error(doorkit("vboard", "tap", "nonesuch", "--control", addr), 5, "nonesuch")
-    one_line_error(doorkit("vboard", "advance", "soon", "--control", addr), 2, "soon")
+    one_line_error(run_doorkit("vboard", "tap", "nonesuch", "--control", addr), 5, "nonesuch")
+    one_line_error(run_doorkit("vboard", "advance", "soon", "--control", addr), 2, "soon")
 
 
 def test_a_broken_shim_does_not_open_the_host_filesystem(tmp_path, monkeypatch):

@@ -164,7 +164,7 @@ def flash_firmware(port: str, firmware_path: str, plan: str = "4M", erase: bool 
     from esptool.util import FatalError, flash_size_bytes
     from serial import SerialException
 
-    with _esptool_log(on_progress) as quiet:
+    with _esptool_log(on_progress):
         try:
             esp = detect_chip(port, ROM_BAUD, connect_mode=before, connect_attempts=3 if before != "no-reset" else 1)
         except (FatalError, SerialException, OSError) as e:

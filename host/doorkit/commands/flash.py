@@ -36,44 +36,15 @@ def register(p):
                    help="hard-reset: restart into MicroPython (default); no-reset: stay in the bootloader")
 
 
-class _Bar:
-    """esptool's transfer as a rich progress bar on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, enabled):
-        self.progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
-            self.progress = Progress(TextColumn("doorkit flash: {task.description:<24}"), BarColumn(),
-                                     DownloadColumn(), console=Console(stderr=True), transient=True)
-            self.task = self.progress.add_task("connecting", total=None)
-
-    def __enter__(self):
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.stop()
-
-    def update(self, done, total, what):
-        if self.progress is not None:
-            self.progress.update(self.task, completed=done, total=total, description=what or "writing")
-
-
 def run(args):
     from doorkit.flash import flash_firmware
     if not 9600 <= args.baud <= 5000000:
         raise UserError(EXIT_USAGE, "--baud must be 9600..5000000, not %d" % args.baud)
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    with _Bar(tty) as bar:
+    from doorkit.progress import Bar
+    with Bar("doorkit flash", kind="bytes") as bar:
         info = flash_firmware(args.port, args.firmware, plan=args.plan, erase=args.erase, baud=args.baud,
-                              verify=not args.no_verify, on_progress=bar.update, before=args.before,
-                              after=args.after)
+                              verify=not args.no_verify, on_progress=lambda d, t, w: bar.update(d, t, w or "writing"),
+                              before=args.before, after=args.after)
     parts = ", ".join("%s 0x%X" % (what, off) for off, _, what in info["regions"])
     sys.stdout.write("%s: %s, %d MB flash, plan %s: %s%s%s; %s\n"
                      % (args.port, info["chip"], info["flash_size"] >> 20, info["plan"], parts,

@@ -84,35 +84,6 @@ def door_from_args(args):
     return {"door_id": args.door_id, "secret": secret, "config": config}, bundle
 
 
-class _Bar:
-    """The build's steps as a rich progress bar on a terminal (stderr), nothing otherwise."""
-
-    STEPS = ("firmware", "romfs", "vfs", "keys", "merge")
-
-    def __init__(self, enabled):
-        self.progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn
-            self.progress = Progress(TextColumn("doorkit image: {task.description:<10}"), BarColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.task = self.progress.add_task("start", total=len(self.STEPS))
-
-    def __enter__(self):
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.stop()
-
-    def step(self, name):
-        if self.progress is not None:
-            self.progress.update(self.task, description=name, completed=self.STEPS.index(name)
-                                 if name in self.STEPS else 0)
-
-
 def run(args):
     from doorkit import image as I
     if args.door is not None and args.door_id is not None:
@@ -122,15 +93,15 @@ def run(args):
     door, bundle = door_from_dir(args.door) if args.door is not None else door_from_args(args)
     fw = I.load_firmware(args.firmware, args.plan) if args.firmware is not None else None
     out = args.out or "doorkit-%s-%s.bin" % (args.plan, args.format)
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    with _Bar(tty) as bar:
+    from doorkit.progress import Bar
+    steps = ("firmware", "romfs", "vfs", "keys", "merge")
+    with Bar("doorkit image", total=len(steps), width=10) as bar:
+        def step(name):
+            bar.update(steps.index(name) if name in steps else 0, None, name)
         if args.format == "factory":
-            img = I.build_factory(None, args.plan, fw, door, bundle, on_step=bar.step)
+            img = I.build_factory(None, args.plan, fw, door, bundle, on_step=step)
         else:
-            img = I.build_flash(args.plan, fw, door, bundle, on_step=bar.step)
+            img = I.build_flash(args.plan, fw, door, bundle, on_step=step)
     I.write_image(out, img)
     where = "write it at 0x%X" % I.BOOTLOADER_OFFSET if args.format == "factory" else "the whole flash from 0"
     sys.stdout.write("%s: %s image, plan %s, %d bytes (%s)%s\n"

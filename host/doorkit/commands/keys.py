@@ -133,41 +133,6 @@ def describe(cred, secret_pins=True):
     return "  ".join(parts)
 
 
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-class _Bar:
-    """The push's steps as a rich progress bar on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, enabled, steps):
-        self.progress = None
-        self.steps = steps
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn
-            self.progress = Progress(TextColumn("doorkit keys push: {task.description:<22}"), BarColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.task = self.progress.add_task("start", total=len(steps))
-
-    def __enter__(self):
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.stop()
-
-    def step(self, name, nbytes=0):
-        if self.progress is not None:
-            text = "%s %d bytes" % (name, nbytes) if nbytes else name
-            self.progress.update(self.task, description=text, completed=self.steps.index(name))
-
-
 def run(args):
     from doorkit import provision as P
     out = sys.stdout
@@ -234,9 +199,11 @@ def run(args):
         out.write("%s: %s bundle, version %d, %d bytes\n" % (args.out, kind, version, len(data)))
         return EXIT_OK
     from doorkit.provision import push
-    with _Bar(_isatty(sys.stderr), push.STEPS) as bar:
-        version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=bar.step,
-                                              force=args.force)
+    from doorkit.progress import Bar
+    with Bar("doorkit keys push", total=len(push.STEPS), width=22) as bar:
+        def step(name, nbytes=0):
+            bar.update(push.STEPS.index(name), None, "%s %d bytes" % (name, nbytes) if nbytes else name)
+        version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=step, force=args.force)
     out.write("%s: %s key list version %d installed (%s credentials on the board)\n"
               % (args.port, kind, version, "?" if count is None else count))
     return EXIT_OK

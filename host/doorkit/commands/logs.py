@@ -99,39 +99,6 @@ def _offset(text):
         raise UserError(EXIT_USAGE, "--utc-offset: %s" % e)
 
 
-class _Bar:
-    """Records pulled so far as a rich progress bar on a terminal (stderr), nothing otherwise."""
-
-    def __init__(self, enabled):
-        self.progress = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-            self.progress = Progress(TextColumn("doorkit logs: pulling"), BarColumn(), MofNCompleteColumn(),
-                                     console=Console(stderr=True), transient=True)
-            self.task = self.progress.add_task("pull", total=None)
-
-    def __enter__(self):
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.stop()
-
-    def update(self, done, total):
-        if self.progress is not None:
-            self.progress.update(self.task, completed=done, total=total)
-
-
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
 def door_defaults(args):
     """From a door directory made by doorkit provision (--door DIR with a door.toml): the door id a
     pull checks the board against, the UTC offset of its times and its users' names, where the
@@ -157,8 +124,9 @@ def run(args):
     if args.action == "pull":
         path = history_path(args, must_exist=False)
         from doorkit.link import open_link
-        with open_link(args.port) as ln, History(path) as h, _Bar(_isatty(sys.stderr)) as bar:
-            res = h.pull(ln, door=args.door_id, on_progress=bar.update)
+        from doorkit.progress import Bar
+        with open_link(args.port) as ln, History(path) as h, Bar("doorkit logs", kind="count") as bar:
+            res = h.pull(ln, door=args.door_id, on_progress=lambda d, t: bar.update(d, t, "pulling"))
         sys.stdout.write("door %s: %d new record%s, history up to seq %d, board acknowledged up to %d (%s)\n"
                          % (res.door, res.added, "" if res.added == 1 else "s", res.last_seq, res.cursor, path))
         return EXIT_OK

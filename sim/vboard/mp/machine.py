@@ -2,7 +2,6 @@
 # each object a handle on its counterpart in the simulated world (sim/vboard/world.py) reached over
 # _vbrpc. reset() is a hard reset (the supervisor restarts the interpreter with fresh RAM);
 # soft_reset() ends this interpreter, which the supervisor restarts as a board's soft reboot.
-import sys
 import os
 import time
 import _vbrpc

@@ -9,10 +9,10 @@ import vfs
 import gc
 
 try:
-    import time  # the shims, found first on sys.path
-    import select
+    import time  # noqa: F401  (the shims, found first on sys.path: asyncio and the firmware get them)
+    import select  # noqa: F401
     import _vbrpc
-    import machine
+    import machine  # noqa: F401
     import esp32
 except BaseException as e:  # a broken shim must not leave the host's filesystem in the board's reach
     vfs.umount("/")
@@ -43,7 +43,7 @@ def _mount():
         head = bytearray(4)
         rom[0].readblocks(0, head)
         if head[:3] == b"\xd2\xcd\x31":  # a ROMFS header
-            size = _romfs_size(rom[0])
+            size = _romfs_size(rom[0])  # noqa: F821  (defined below, called after)
             img = bytearray(size)
             rom[0].readblocks(0, img)
             try:
