@@ -557,32 +557,21 @@ class VirtualBoard:
             self._thread(lambda c=c: self._control_conn(c))
 
     def _control_conn(self, c):
-        f = c.makefile("rwb")
-        try:
-            for line in f:
-                if not line.strip():
-                    continue
-                try:
-                    req = json.loads(line)
-                    if not isinstance(req, dict) or not isinstance(req.get("args") or {}, dict):
-                        raise ValueError('a control request is {"cmd": NAME, "args": {...}}')
-                    try:
-                        resp = self.command(req.get("cmd"), **(req.get("args") or {}))
-                    except KeyError as e:  # a missing argument
-                        raise ValueError("%s needs %s" % (req.get("cmd"), e.args[0] if e.args else "an argument"))
-                    resp = dict(resp or {}, ok=True)
-                except (ValueError, TypeError, BoardError) as e:
-                    resp = {"ok": False, "error": str(e) or type(e).__name__}
-                f.write(json.dumps(resp).encode() + b"\n")
-                f.flush()
-        except OSError:
-            pass
-        finally:
+        from .world import json_lines
+
+        def answer(line):
             try:
-                f.close()
-                c.close()
-            except OSError:
-                pass
+                req = json.loads(line)
+                if not isinstance(req, dict) or not isinstance(req.get("args") or {}, dict):
+                    raise ValueError('a control request is {"cmd": NAME, "args": {...}}')
+                try:
+                    resp = self.command(req.get("cmd"), **(req.get("args") or {}))
+                except KeyError as e:  # a missing argument
+                    raise ValueError("%s needs %s" % (req.get("cmd"), e.args[0] if e.args else "an argument"))
+                return dict(resp or {}, ok=True)
+            except (ValueError, TypeError, BoardError) as e:
+                return {"ok": False, "error": str(e) or type(e).__name__}
+        json_lines(c, answer)
 
     def command(self, cmd, **args):
         """One control command (the names of `doorkit vboard CMD`) -> a dict."""

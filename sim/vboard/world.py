@@ -298,29 +298,15 @@ class WorldHost:
         connection): one JSON request line -> one JSON response line. Returns the thread."""
         self._server = sock
 
-        def conn_loop(c):
-            f = c.makefile("rwb")
+        def answer(line):
             try:
-                for line in f:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    try:
-                        req = json.loads(line)
-                    except ValueError as e:
-                        resp = [None, self.skip_to, "ValueError: bad request line: %s" % e]
-                    else:
-                        resp = self.handle(req)
-                    f.write(json.dumps(resp, separators=(",", ":")).encode() + b"\n")
-                    f.flush()
-            except (OSError, ValueError):
-                pass
-            finally:
-                try:
-                    f.close()
-                    c.close()
-                except OSError:
-                    pass
+                req = json.loads(line)
+            except ValueError as e:
+                return [None, self.skip_to, self.world.now, "ValueError: bad request line: %s" % e]
+            return self.handle(req)
+
+        def conn_loop(c):
+            json_lines(c, answer)
 
         def accept_loop():
             while True:
@@ -334,6 +320,25 @@ class WorldHost:
         th = threading.Thread(target=accept_loop, daemon=True)
         th.start()
         return th
+
+
+def json_lines(c, answer):
+    """Serve one connection of a JSON-lines protocol until it closes: answer(line bytes) -> the
+    object sent back as one line (the RPC here, the supervisor's control channel)."""
+    f = c.makefile("rwb")
+    try:
+        for line in f:
+            if line.strip():
+                f.write(json.dumps(answer(line.strip()), separators=(",", ":")).encode() + b"\n")
+                f.flush()
+    except (OSError, ValueError):
+        pass
+    finally:
+        try:
+            f.close()
+            c.close()
+        except OSError:
+            pass
 
 
 _CONTROL = ("tap", "door", "button", "turn", "jam", "unjam", "keypad_press", "type_keys", "advance", "status")
