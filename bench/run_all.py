@@ -76,7 +76,10 @@ def main(argv):
             ("idle", "idle.py", ["--minutes", "10" if quick else "60"]),
             ("tap_latency", "tap_latency.py", ["--quick"] + (["--taps", "40"] if quick else [])),
             ("powercut", "powercut.py", ["--cuts", "2000"] if quick else []),
-            ("keystore", "keystore.py", ["--lookups", "1000"] if quick else [])]
+            ("keystore", "keystore.py", ["--lookups", "1000"] if quick else []),
+            ("bundle_transfer", "bundle_transfer.py", ["--users", "2000"] if quick else []),
+            ("vboard", "vboard.py", ["--runs", "2" if quick else "5"]),
+            ("deploy", "deploy.py", ["--runs", "2" if quick else "5"])]
     for i, (key, script, args) in enumerate(runs, 1):
         res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
@@ -245,6 +248,17 @@ def main(argv):
     w("")
     import keystore
     out.extend(keystore.report_lines(r))
+    for key, title in (("bundle_transfer", "Key bundle over the USB serial line"),
+                       ("vboard", "Virtual board boot, image build, mpremote call"),
+                       ("deploy", "Deploying the firmware to a virtual board")):
+        cmd, r = res[key]
+        w("")
+        w("## %s (`%s`)" % (title, cmd))
+        w("")
+        w("| figure | value |")
+        w("|---|---|")
+        for k, v in r.items():
+            w("| %s | %s |" % (k, json.dumps(v) if isinstance(v, (dict, list)) else v))
     print("\n".join(out))
 
 
