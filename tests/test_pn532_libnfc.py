@@ -1,11 +1,11 @@
-"""libnfc (Debian's libnfc-bin: nfc-list, nfc-scan-device, nfc-poll), run as a new user would, against
+"""libnfc (Debian's libnfc-bin: nfc-list, nfc-scan-device; libnfc-examples: nfc-poll), run as a new user would, against
 the PN532 emulator served on a pseudo-terminal (sim/pn532_pty.py) as its pn532_uart device. An
 independent host stack: it opens the chip with SAMConfiguration, then Diagnose (communication line
 test), GetFirmwareVersion, SetParameters, ReadRegister / WriteRegister, RFConfiguration, and lists
 every modulation it knows (InListPassiveTarget A, FeliCa 212/424, B, Jewel; InCommunicateThru for the
 rest), or polls with InAutoPoll. docs/pn532.md says what each tool sent and what it found broken.
 
-Needs the libnfc command-line tools: `apt-get install -y libnfc-bin`. Without them these tests are
+Needs the libnfc command-line tools: `apt-get install -y libnfc-bin libnfc-examples`. Without them these tests are
 skipped, unless DOORKIT_REQUIRE_LIBNFC=1 (as CI sets it once it installs them): then they fail."""
 import os
 import shutil
@@ -22,8 +22,10 @@ from doorkit.sim.pn532_pty import PtyServer, commands
 REQUIRED = os.environ.get("DOORKIT_REQUIRE_LIBNFC") == "1"
 HAVE = all(shutil.which(t) for t in ("nfc-list", "nfc-scan-device", "nfc-poll"))
 if not HAVE and REQUIRED:
-    raise RuntimeError("DOORKIT_REQUIRE_LIBNFC=1 but libnfc's tools are missing: apt-get install -y libnfc-bin")
-pytestmark = pytest.mark.skipif(not HAVE, reason="libnfc tools not installed (apt-get install -y libnfc-bin)")
+    MISSING = " ".join(t for t in ("nfc-list", "nfc-scan-device", "nfc-poll") if not shutil.which(t))
+    raise RuntimeError("DOORKIT_REQUIRE_LIBNFC=1 but libnfc's tools are missing (" + MISSING + "): "
+                       "apt-get install -y libnfc-bin libnfc-examples")
+pytestmark = pytest.mark.skipif(not HAVE, reason="libnfc tools not installed (apt-get install -y libnfc-bin libnfc-examples)")
 
 CARDS = {
     "mifare": (E.mifare_classic, ["ATQA (SENS_RES): 00  04", "UID (NFCID1): de  ad  be  ef", "SAK (SEL_RES): 08"]),
