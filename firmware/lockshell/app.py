@@ -11,6 +11,8 @@
 # A fault (any exception other than LockError from bad outside input) never leaves the lock half
 # updated: the motor is braked, a FAULT record is logged, and the core is rebuilt from the store and
 # the sensors exactly as at boot (nothing moves); the loop goes on serving the button and the knob.
+import gc
+
 from micropython import const
 
 from drivers.ticks import ticks_diff, TICKS_MAX
@@ -528,7 +530,9 @@ class App:
 
     def _record(self, rec):
         """Keep a record and hand it to every sink; a sink that raises is counted (sink_errors) and
-        never stops the others, the lock or the loop."""
+        never stops the others, the lock or the loop. A MemoryError (a fragmented heap: the flash
+        log's sink allocates nothing else) is tried once more after a collection, so the record is
+        not lost from flash for want of a few bytes."""
         if self._epoch:
             arg = rec[2]
             if rec[1] == LOG_CLOCK_SET:  # its arg holds a time too
@@ -540,7 +544,11 @@ class App:
             log.pop(0)
         for s in self.sinks:
             try:
-                s(rec)
+                try:
+                    s(rec)
+                except MemoryError:
+                    gc.collect()
+                    s(rec)
             except Exception as e:
                 self.sink_errors += 1
                 self.last_fault = e

@@ -319,3 +319,27 @@ def test_a_fault_while_a_fault_is_handled_does_not_rebuild_again():
     r.button_pin.set(1)
     r.run_to(300, 5)
     assert r.lines()[-1].endswith("UNLOCK button")  # (already unlocked: the press is recorded)
+
+
+def test_a_sink_short_of_memory_gets_the_record_after_a_collection():
+    r = Rig(pos=UNLOCK, door_open=False, config={"relock_on_boot": False, "held_open_ms": 2000})
+    got = []
+    calls = [0]
+
+    def tight_sink(rec):  # the heap is fragmented the first time it is called for each record
+        calls[0] += 1
+        if calls[0] % 2:
+            raise MemoryError
+        got.append(rec)
+
+    def starved_sink(rec):
+        raise MemoryError
+    r.app.sinks.append(tight_sink)
+    r.app.sinks.append(starved_sink)
+    r.door_pin.set(1)
+    r.run_to(200)
+    r.door_pin.set(0)
+    r.run_to(400)
+    names = [format_record(x).split()[1] for x in got]
+    assert names == [format_record(x).split()[1] for x in r.app.log[1:]] and len(names) >= 2  # each once
+    assert r.app.sink_errors == len(names) and isinstance(r.app.last_fault, MemoryError)  # the other: counted
