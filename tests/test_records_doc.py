@@ -76,3 +76,8 @@ def test_reader_error_codes():
 
 def test_the_format_is_versioned():
     assert C.RECORD_VERSION == 2 and "record format version %d" % C.RECORD_VERSION in open(DOC).read()
+
+
+def test_command_ops():
+    assert dict(section("Command ops")) == {k: R.OP_NAMES[k] for k in consts("OP_")}
+    assert len(R.OP_NAMES) == C.OP_LAST + 1

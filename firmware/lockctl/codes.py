@@ -94,6 +94,8 @@ LOG_PIN_LOCKOUT = const(25)  # too many wrong PINs: the keypad is locked out; ar
 LOG_BATTERY = const(26)  # the battery level changed; arg: (BATT_*, mV)
 LOG_DROPPED = const(27)  # the event log was full and its oldest records were dropped; arg: how many
 LOG_STORE_FAULT = const(28)  # flash found corrupt at boot; arg: (STORE_*, error code); nothing reformatted
+LOG_COMMAND = const(29)  # a signed remote command was accepted; arg: (OP_*, its counter); who: its user or None
+LOG_COMMAND_REFUSED = const(30)  # a remote command was refused; arg: (reason R_*, OP_* or 0); who: user or None
 
 # --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
 # credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15
@@ -151,7 +153,21 @@ R_FORMAT = const(35)  # not a doorkit bundle, or a format version this firmware 
 R_BATTERY = const(36)  # the battery is critical: only what lets people out is served
 R_STORE = const(37)  # the key store cannot be read (corrupt flash): no credential opens
 R_USE_TALLY = const(38)  # a counted credential, but its use could not be recorded durably
-R_LAST = const(38)
+# signed remote commands (lockctl/command.py): why one was refused
+R_REPLAY = const(39)  # its counter is not above the last accepted one
+R_DUPLICATE = const(40)  # the last accepted command again (a QoS 1 redelivery): acted on once only
+R_RETAINED = const(41)  # it came as a retained MQTT message (it would fire again on every reconnect)
+R_LAST = const(41)
+
+# --- signed remote commands (lockctl/command.py; COMMAND / COMMAND_REFUSED arg) -----------------
+OP_LOCK = const(1)
+OP_UNLOCK = const(2)  # args: b"" or a URL key id (u32, see OP_URL_KEY)
+OP_CONFIG = const(3)  # args: JSON object of settings (lockctl.config)
+OP_CLOCK = const(4)  # args: u32 Unix s UTC
+OP_URL_KEY = const(5)  # args: id u32, from u32, until u32 (Unix s): a time-limited remote-unlock window
+OP_BUNDLE = const(6)  # args: a piece of a key bundle: offset u32, total u32, then the bytes
+OP_STATUS = const(7)  # args: b"": report the state now
+OP_LAST = const(7)
 
 # --- faults the shell caught (FAULT arg[0]) ----------------------------------------------------
 F_CORE = const(1)  # an exception inside the core while it handled an event

@@ -17,7 +17,8 @@ EVENT_NAMES = ("-", "door", "button", "position", "stall", "credential", "timer"
 LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
              "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT", "CLOCK_SET", "BUNDLE",
-             "BUNDLE_REFUSED", "PIN_LOCKOUT", "BATTERY", "DROPPED", "STORE_FAULT")
+             "BUNDLE_REFUSED", "PIN_LOCKOUT", "BATTERY", "DROPPED", "STORE_FAULT", "COMMAND",
+             "COMMAND_REFUSED")
 KIND_NAMES = ("?", "iso14443a", "felica", "phone", "pin", "iso-dep")
 _SRC_NAMES = ("button", "remote", "auto", "relock", "boot")  # SRC_BUTTON (16) ...
 REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "not-calibrating", "busy",
@@ -25,10 +26,11 @@ REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "
                 "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer", "door-sensor",
                 "clock-unset", "not-yet", "expired", "off-schedule", "used-up", "disabled", "pin-lockout",
                 "bad-signature", "wrong-door", "old-version", "base-mismatch", "corrupt", "no-room", "format",
-                "battery", "store", "use-tally")
+                "battery", "store", "use-tally", "replay", "duplicate", "retained")
 FAULT_NAMES = ("?", "core", "action", "poll", "store")
 BATTERY_NAMES = ("ok", "low", "critical")  # BATT_* (0..2)
 STORE_NAMES = ("?", "keys", "log", "fs")  # STORE_*
+OP_NAMES = ("?", "lock", "unlock", "config", "clock", "url-key", "bundle", "status")  # OP_*
 
 
 def _name(table, i):
@@ -83,6 +85,10 @@ def _arg_text(code, arg):
         return "%s@%d" % (utc_text(arg[0]), arg[1])
     if code == C.LOG_STORE_FAULT:
         return "%s %d" % (_name(STORE_NAMES, arg[0]), arg[1])
+    if code == C.LOG_COMMAND:
+        return "%s #%d" % (_name(OP_NAMES, arg[0]), arg[1])
+    if code == C.LOG_COMMAND_REFUSED:
+        return "%s %s" % (_name(OP_NAMES, arg[1]), reason_name(arg[0]))
     if code in (C.LOG_REFUSED, C.LOG_DENIED, C.LOG_RETRY, C.LOG_ABORT, C.LOG_CAL_FAIL, C.LOG_BUNDLE_REFUSED):
         return reason_name(arg)
     return str(arg)
