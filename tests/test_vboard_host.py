@@ -55,3 +55,49 @@ def test_uart_bytes_and_advance():
     assert h.status()["in_field"] == ["mifare"]
     h.handle([1551, 0, "now", []])
     assert h.status()["in_field"] == []
+
+
+def test_an_answer_carries_the_requests_id():
+    h = WorldHost()
+    assert h.handle([0, 0, "now", [], 7])[3:] == [None, 7]
+    err = h.handle([0, 0, "nosuch", [], 8])
+    assert err[0] is None and err[3] and err[4] == 8
+
+
+def test_the_interpreters_rpc_reads_past_answers_of_interrupted_calls(tmp_path):
+    """sim/vboard/mp/_vbrpc.py in the unix port: the world answers each request with the torn tail
+    of an earlier answer and a whole answer to an earlier (interrupted) call first; every call still
+    gets its own answer (a Ctrl-C between a request and its answer must not shift them)."""
+    import json
+    import os
+    import socket
+    import subprocess
+    import threading
+    from conftest import micropython_binary, ROOT
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    seen = []
+
+    def world():
+        c, _ = srv.accept()
+        f = c.makefile("rwb")
+        for line in f:
+            if not line.strip():
+                continue
+            req = json.loads(line)
+            seen.append(req)
+            n = req[4]
+            f.write(b'0, 5, null, 3]\n' + json.dumps([n * 100 - 1, None, 5, None, n - 1]).encode() + b"\n"
+                    + json.dumps([n * 100, None, 5, None, n]).encode() + b"\n")
+            f.flush()
+        c.close()
+    th = threading.Thread(target=world, daemon=True)
+    th.start()
+    env = dict(os.environ, DOORKIT_VB_RPC=str(srv.getsockname()[1]),
+               MICROPYPATH=os.path.join(ROOT, "sim", "vboard", "mp") + ":.frozen")
+    out = subprocess.run([micropython_binary(), "-c", "import _vbrpc\nprint([_vbrpc.call(0, 'now') for _ in range(3)])"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    srv.close()
+    assert out.stdout.strip() == "[100, 200, 300]", out.stdout + out.stderr
+    assert [r[4] for r in seen] == [1, 2, 3]

@@ -6,8 +6,10 @@ a VirtualKeypad and a VirtualBattery on the virtual clock. The world is the door
 survives resets of the interpreter.
 
 RPC (one JSON line each way, see /work/spec/issue8.md "The virtual board"):
-  request  [t_ms, handle, method, args]
-  response [result, skip_to, now]  or  [null, skip_to, now, "ErrType: text"]
+  request  [t_ms, handle, method, args] or [t_ms, handle, method, args, id]
+  response [result, skip_to, now]  or  [null, skip_to, now, "ErrType: text"]; with an id:
+           [result, skip_to, now, null or "ErrType: text", id]  (the interpreter matches answers
+           to requests by id: a Ctrl-C may interrupt a call between its request and its answer)
 (now: the world's ms; the interpreter's world clock catches up with it: the world goes on in real
 time while the interpreter asks nothing, e.g. at the REPL)
 handle 0 is the machine factory: "Pin" [id, mode, pull, value], "PWM" [pin, freq, duty_u16],
@@ -121,15 +123,18 @@ class WorldHost:
     def handle(self, req):
         """One request list -> one response list (never raises)."""
         with self.lock:
+            rid = req[4] if isinstance(req, list) and len(req) == 5 else None
             try:
-                t, h, method, args = req
+                t, h, method, args = req if rid is None else req[:4]
                 if t is not None:
                     self.advance_to(t)
                 self.last_request = time.monotonic()
                 res = _enc(self._call(h, method, _dec(list(args or []), dict((k, o) for k, (_, o) in self.objs.items()))))
-                return [res, self.skip_to, self.world.now]
+                return [res, self.skip_to, self.world.now] if rid is None else [res, self.skip_to, self.world.now,
+                                                                                None, rid]
             except Exception as e:  # every error goes back to the interpreter as text
-                return [None, self.skip_to, self.world.now, "%s: %s" % (type(e).__name__, e)]
+                err = "%s: %s" % (type(e).__name__, e)
+                return [None, self.skip_to, self.world.now, err] + ([] if rid is None else [rid])
 
     def _call(self, h, method, args):
         if h == 0:

@@ -1,5 +1,5 @@
 # The virtual board's wire to its physical world (sim/vboard/world.py, served by the supervisor):
-# one JSON line each way, [t_ms, handle, method, args] -> [result, skip_to, now] or [None, skip_to, now, err].
+# one JSON line each way, [t_ms, handle, method, args, id] -> [result, skip_to, now, err or None, id].
 # Runs in the MicroPython unix port (imported by the machine/esp32 shims before the host
 # filesystem is unmounted). Bytes travel as {"b": hex}, machine objects as {"h": handle}.
 import json
@@ -9,6 +9,7 @@ import time  # the shim (sim/vboard/mp/time.py): virtual ticks, skips
 from binascii import hexlify, unhexlify
 
 _sock = None
+_id = 0
 
 
 def _connect():
@@ -40,14 +41,27 @@ def dec(v):
 
 
 def call(h, method, args=()):
+    # A Ctrl-C (SIGINT: KeyboardInterrupt) may land anywhere in here: between the request and its
+    # answer, or half way through either. So every request has an id, starts on a fresh line (a
+    # torn earlier request is a line of its own, answered with an error nobody waits for), and
+    # the answers of interrupted calls, whole or torn, are read past until this call's own.
+    global _id
     s = _sock or _connect()
-    s.write(json.dumps([time.vnow(), h, method, enc(args)]).encode() + b"\n")
-    line = s.readline()
-    if not line:  # the supervisor is gone: so is the board (a board without power runs nothing)
-        raise SystemExit(1)
-    r = json.loads(line)
+    _id += 1
+    n = _id
+    s.write(b"\n" + json.dumps([time.vnow(), h, method, enc(args), n]).encode() + b"\n")
+    while True:
+        line = s.readline()
+        if not line:  # the supervisor is gone: so is the board (a board without power runs nothing)
+            raise SystemExit(1)
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue  # the tail of an answer torn by an interrupted read
+        if type(r) is list and len(r) == 5 and r[4] == n:
+            break
     time.skip_to(r[1])
     time.sync(r[2])
-    if len(r) > 3:
+    if r[3] is not None:
         raise OSError(r[3])
     return dec(r[0])
