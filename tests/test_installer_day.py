@@ -153,26 +153,35 @@ def test_an_installers_day(tmp_path, vboard):
     assert seqs == sorted(set(seqs))
 
     # a power cut in the middle of a key push: the board keeps one whole key list, the old or the
-    # new; the cut comes later on each try until one lands inside a push
+    # new. A push of 400 more credentials is measured (the bytes it sends the board), then each
+    # further push is cut at a point of its conversation: in the status call, during the bundle's
+    # transfer, and just after the install call went out (the board installing, or done)
+    dk("keys", "import", door, _hr_csv(tmp_path, 400, 0))
+    before = _board_keys(port)
+    sent = vb.status()["input_bytes"]
+    dk("keys", "push", door, "--port", port)
+    total = vb.status()["input_bytes"] - sent
+    assert _board_keys(port)["keys_count"] == before["keys_count"] + 400
     cut_inside = 0
-    for n, delay in enumerate((0.3, 0.8, 1.5, 2.5, 4.0)):
+    for n, (at, delay_ms) in enumerate(((0.02, 0), (0.3, 0), (0.7, 0), (1.0, 5), (1.0, 60)), 1):
         dk("keys", "import", door, _hr_csv(tmp_path, 400, n))
         before = _board_keys(port)
+        vb.power_cut(after_bytes=int(total * at) - 1, delay_ms=delay_ms)  # (counted from the push's first byte)
         push = subprocess.Popen([DOORKIT, "keys", "push", str(door), "--port", port], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-        time.sleep(delay)
-        vb.power_cut()
         out, err = push.communicate(timeout=120)
         after = _board_keys(port)
         old = (before["keys_version"], before["keys_count"])
         new = (before["keys_version"] + 1, before["keys_count"] + 400)
-        assert (after["keys_version"], after["keys_count"]) in (old, new), (before, after, err)
+        assert (after["keys_version"], after["keys_count"]) in (old, new), (at, before, after, err)
+        if at < 1.0:
+            assert after["keys_count"] == old[1], (at, after)  # the bundle never reached the board whole
         if push.returncode != 0:
             cut_inside += 1
             assert push.returncode == 4 and err.count("\n") == 1, err  # one line: the board went away
             dk("keys", "push", door, "--port", port)  # again: now it goes in
             assert (_board_keys(port)["keys_count"]) == new[1]
-    assert cut_inside, "no power cut landed inside a push"
+    assert cut_inside >= 3, "the cuts inside the transfer did not make the push fail"
     # after all that the card still opens the door
     wait_for(lambda: vb.status()["state"] == "running", "the board to run")
     time.sleep(2)

@@ -26,7 +26,11 @@ def test_flash_a_virtual_board_in_download_mode(tmp_path):
     blank_flash(str(blank), "4M")  # a fresh board's flash (the table doorkit flash writes again)
     vb = VirtualBoard(str(blank), listen=("127.0.0.1", 0)).start()
     try:
-        port = vb.download()["port"]
+        # download mode through the control channel, as `doorkit vboard download` asks for it
+        p = subprocess.run([DOORKIT, "vboard", "download", "--control", "%s:%d" % vb.control_addr],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert p.returncode == 0, p.stderr
+        (port,) = [line.split(": ", 1)[1] for line in p.stdout.splitlines() if line.startswith("port: ")]
         p = subprocess.run([DOORKIT, "flash", "--port", port, "--firmware", str(tmp_path / "fw.bin"), "--plan", "4M",
                             "--erase"], capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
         assert p.returncode == 0, p.stderr
@@ -43,3 +47,11 @@ def test_flash_a_virtual_board_in_download_mode(tmp_path):
                 ["nvs", "phy_init", "romfs", "vfs", "log", "keys"])
     finally:
         vb.stop()
+
+
+def test_a_bad_factory_image_leaves_no_flash_file_behind(tmp_path):
+    (tmp_path / "junk.bin").write_bytes(b"\x00" * 5000)
+    p = subprocess.run([DOORKIT, "vboard", "--factory", str(tmp_path / "junk.bin"), "--image", str(tmp_path / "xx.img"),
+                        "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 6 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+    assert not (tmp_path / "xx.img").exists()

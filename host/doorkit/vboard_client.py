@@ -70,7 +70,11 @@ class Control:
     def unjam(self):
         return self.command("unjam")
 
-    def power_cut(self, off_ms=0):
+    def power_cut(self, off_ms=0, after_bytes=None, delay_ms=0):
+        """Cut the power now, or (after_bytes) once the serial client has sent that many more
+        bytes, delay_ms later: a cut at an exact point of a host tool's conversation."""
+        if after_bytes is not None:
+            return self.command("power-cut", after_bytes=after_bytes, delay_ms=delay_ms)
         return self.command("power-cut", off_ms=off_ms)
 
     def reset(self):

@@ -175,7 +175,7 @@ def _syscall_reading_stdin(pid):
 # the control commands and the arguments each takes
 CONTROL_ARGS = {"tap": ("card", "hold_ms"), "door": ("what",), "button": ("ms",), "turn": ("where", "ms"),
                 "keypad": ("keys", "hold_ms", "gap_ms"), "jam": ("at", "moves"), "unjam": (),
-                "power-cut": ("off_ms",), "reset": (), "advance": ("ms", "timeout_s"), "status": ()}
+                "power-cut": ("off_ms", "after_bytes", "delay_ms"), "reset": (), "download": (), "advance": ("ms", "timeout_s"), "status": ()}
 
 
 class VirtualBoard:
@@ -185,8 +185,14 @@ class VirtualBoard:
         factory: a factory image written into that flash at 0x1000 first (a production-line write)."""
         from .world import WorldHost
         self.log = log or (lambda msg: None)
+        # DOORKIT_VB_TRACE=FILE: every byte on the serial line, both ways, and each boot, timed (for
+        # debugging a host tool against the board)
+        trace = os.environ.get("DOORKIT_VB_TRACE")
+        self._trace = open(trace, "a", buffering=1) if trace else None
+        self._t0 = time.monotonic()
         self._tmpdir = None
-        if image is not None and factory is not None and not os.path.exists(image):
+        created = image is not None and factory is not None and not os.path.exists(image)
+        if created:
             blank_flash(image, flash)
         if image is None:
             if flash not in P.FLASH_SIZES:
@@ -195,9 +201,14 @@ class VirtualBoard:
             image = os.path.join(self._tmpdir.name, "flash.bin")
             blank_flash(image, flash)
         self.image = os.path.abspath(image)
-        if factory is not None:
-            write_factory(self.image, factory)
-        self.plan, self.partitions = check_image(self.image)
+        try:
+            if factory is not None:
+                write_factory(self.image, factory)
+            self.plan, self.partitions = check_image(self.image)
+        except BaseException:
+            if created:  # a flash file made for a factory image that failed: not left behind
+                os.unlink(self.image)
+            raise
         self.heap = heap
         self.listen_addr = listen
         self.control_addr = control or (listen[0], listen[1] + 1 if listen[1] else 0)
@@ -206,6 +217,8 @@ class VirtualBoard:
         self.host.on_ready = self._interpreter_ready
         self._ready = False  # the interpreter mounted its filesystems (vbstart.py said so)
         self._held_intr = False  # a Ctrl-C that came before that
+        self.input_bytes = 0  # bytes the serial client has sent so far (all boots)
+        self._cut_at = None  # (input_bytes, delay_s): a power cut armed by arm_power_cut()
         self.lock = threading.RLock()
         self.proc = None
         self.boots = 0
@@ -280,6 +293,7 @@ class VirtualBoard:
                                          stdin=self._slave, stdout=self._slave, stderr=self._slave, env=env,
                                          cwd=SHIMS, start_new_session=True, close_fds=True)
             self.log("boot %d (%s%s), pid %d" % (self.boots, cause, ", raw REPL" if raw else "", self.proc.pid))
+            self._note("*", "boot %d (%s%s)" % (self.boots, cause, ", raw REPL" if raw else ""))
 
     def _kill(self, why):
         with self.lock:
@@ -416,7 +430,12 @@ class VirtualBoard:
             self._spawn("soft", raw=raw)
 
     # ------------------------------------------------------------------ the serial line
+    def _note(self, way, data):
+        if self._trace is not None:
+            self._trace.write("%9.3f %s %r\n" % (time.monotonic() - self._t0, way, data))
+
     def _emit(self, data):
+        self._note("<", data)
         c = self._client
         if c is not None:
             try:
@@ -494,7 +513,33 @@ class VirtualBoard:
                 return
             self._input(data)
 
+    def arm_power_cut(self, after_bytes, delay_ms=0):
+        """Cut the power once the serial client has sent after_bytes more bytes (then delay_ms
+        later): a cut at an exact point of a host tool's conversation with the board, however
+        loaded the machine is. The bytes past that point are lost, as on a board without power."""
+        with self.lock:
+            self._cut_at = (self.input_bytes + int(after_bytes), delay_ms / 1000.0)
+
     def _input(self, data):
+        with self.lock:
+            cut = self._cut_at
+            if cut is not None and self.input_bytes + len(data) >= cut[0]:
+                self._cut_at = None
+                data = data[:cut[0] - self.input_bytes]
+            else:
+                cut = None
+            self.input_bytes += len(data)
+        if data:
+            self._deliver(data)
+        if cut is not None:
+            self._note("*", "the armed power cut")
+            if cut[1]:
+                threading.Timer(cut[1], self.power_cut).start()
+            else:
+                self.power_cut()
+
+    def _deliver(self, data):
+        self._note(">", data)
         with self.lock:
             for b in data:
                 if b == 1:
@@ -519,6 +564,7 @@ class VirtualBoard:
             self._ready = True
             held, self._held_intr = self._held_intr, False
             p = self.proc
+        self._note("*", "ready%s" % (", the held Ctrl-C now" if held else ""))
         if held and p is not None:
             try:
                 os.kill(p.pid, signal.SIGINT)
@@ -539,6 +585,7 @@ class VirtualBoard:
             if waiting or waiting is None:
                 break
             time.sleep(0.0025)
+        self._note("*", "Ctrl-C: " + ("to the REPL" if waiting else "SIGINT"))
         if waiting:
             os.write(self._master, b"\x03")
         else:
@@ -597,6 +644,13 @@ class VirtualBoard:
         if cmd == "unjam":
             return h.unjam()
         if cmd == "power-cut":
+            if args.get("after_bytes") is not None:
+                n = args["after_bytes"]
+                d = args.get("delay_ms", 0)
+                if type(n) is not int or n < 0 or type(d) is not int or not 0 <= d <= 600000:
+                    raise ValueError("power-cut: after_bytes is an int >= 0, delay_ms 0..600000")
+                self.arm_power_cut(n, d)
+                return {"armed": True, "input_bytes": self.input_bytes}
             return self.power_cut(args.get("off_ms", 0))
         if cmd == "reset":
             return self.reset()
@@ -633,7 +687,7 @@ class VirtualBoard:
                       boots=self.boots,
                       pid=p.pid if p is not None else None, rtc=self.host.rtc is not None,
                       listen="%s:%d" % self.listen_addr, control="%s:%d" % self.control_addr, image=self.image,
-                      plan=self.plan)
+                      plan=self.plan, input_bytes=self.input_bytes)
         return st
 
 
