@@ -379,3 +379,24 @@ def test_cli_command_module_imports_nothing_heavy():
             "print(sorted(m for m in ('esptool', 'littlefs', 'mpremote', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_failed_image_of_a_door_directory_changes_nothing_in_it(tmp_path, capsys):
+    from doorkit import provision as PR
+    d = tmp_path / "front"
+    door = PR.create_door(d, "front")
+    door, keys = PR.open_keys(d)
+    keys.add_user("E1", "Alice")
+    keys.add_credential("E1", "iso14443a", "04a1b2c3")
+    PR.save_keys(door, keys)
+    before = (d / "keys.json").read_bytes()
+    for _ in range(2):
+        code, _, err = run_cli(["--door", str(d), "--firmware", str(tmp_path / "nope.bin"),
+                                "--out", str(tmp_path / "x.bin")], capsys)
+        assert code == EXIT_DATA and "no such file" in err
+    assert (d / "keys.json").read_bytes() == before
+    fw = tmp_path / "micropython.bin"
+    fw.write_bytes(fakefw.combined())
+    code, _, err = run_cli(["--door", str(d), "--firmware", str(fw), "--out", str(tmp_path / "x.bin")], capsys)
+    assert code == EXIT_OK, err
+    assert PR.open_keys(d)[1].book.version == 1  # the image holds version 1: recorded once it is written

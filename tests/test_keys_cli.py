@@ -358,6 +358,22 @@ def test_a_board_newer_than_the_directory_needs_force(door, tmp_path, capsys, li
     assert code == 0 and "delta key list version 4" in out, err
 
 
+def test_a_forced_push_replaces_the_whole_list_even_after_this_directory_pushed_before(door, tmp_path, capsys,
+                                                                                       link):
+    import shutil
+    board = link.boards["p"] = Board(tmp_path / "flash.nor", P.load_door(door).secret)
+    run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
+    assert run(capsys, "keys", "push", door, "--port", "p")[0] == 0  # this directory knows version 1
+    copy = tmp_path / "copy"
+    shutil.copytree(door, copy)
+    run(capsys, "keys", "add", copy, "E0013", "--card", "04999999")
+    assert run(capsys, "keys", "push", copy, "--port", "p")[0] == 0  # the board: version 2, one card more
+    code, out, err = run(capsys, "keys", "push", door, "--port", "p", "--force")
+    assert code == 0, err
+    assert "full key list version 3 installed (3 credentials on the board)" in out
+    assert board.boot().keys.check(KIND_ISO14443A, "04999999", None)[0] is None  # the copy's card is gone
+
+
 def test_a_forced_push_that_is_refused_records_nothing(door, tmp_path, capsys, link):
     other = tmp_path / "other"  # another door directory for the same door id: another secret
     P.create_door(other, "front")
@@ -393,6 +409,7 @@ def test_an_image_of_the_door_then_a_delta_push(door, tmp_path, capsys, link):
     from lockctl import plan as PL
     run(capsys, "keys", "import", door, write(tmp_path, "hr.csv", HR))
     d = door_for_image(door)
+    d["commit"]()  # (the image is written)
     keys_part = I.build_keys("4M", d["door_id"], d["secret"], d["bundle"])
     n = PL.blocks("4M", "keys")
     assert len(keys_part) == n * 4096

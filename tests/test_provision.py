@@ -96,6 +96,9 @@ def test_door_for_image(tmp_path):
     from lockctl import bundle as B
     hdr = B.parse_header(got["bundle"], door.secret, b"front")
     assert got["bundle"][5] == B.FULL and hdr is not None
+    # nothing changes in the directory until the image is written (a failed build leaves it as it was)
+    assert P.open_keys(d)[1].book.version == 0
+    got["commit"]()
     # the image carries version 1: the book counts it as the door's, the next push is a delta on it
     assert P.open_keys(d)[1].book.version == 1
 

@@ -364,11 +364,16 @@ def open_keys(path):
 def door_for_image(path):
     """What `doorkit image --door DIR` puts on the board: {"door_id", "secret" (bytes), "config"
     (the /lock.json settings), "bundle" (a full bundle of the key book, or None when it is
-    empty)}. A bundle built here is recorded as installed: the image is the door's key list."""
+    empty), "commit" (call it once the image is written: the bundle is then recorded as installed,
+    the image being the door's key list; nothing in the directory changes before)}."""
     door, keys = open_keys(path)
     bundle = None
     if keys.book.credentials():
         bundle = keys.book.bundle(full=True)
-        keys.book.installed()
-        save_keys(door, keys)
-    return {"door_id": door.door_id, "secret": door.secret, "config": dict(door.config), "bundle": bundle}
+
+    def commit():
+        if bundle is not None:
+            keys.book.installed()
+            save_keys(door, keys)
+    return {"door_id": door.door_id, "secret": door.secret, "config": dict(door.config), "bundle": bundle,
+            "commit": commit}

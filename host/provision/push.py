@@ -80,6 +80,7 @@ def _push(door, keys, ln, port, full, step, force):
                                           % (have, book.version))
         book.version = have  # the next full bundle is numbered past the board's (saved only once
         #                      the board took it: the book does not know what `have` holds)
+        full = True  # and it replaces the board's list whole: nothing this directory lacks stays
     if have != book.version:
         full = True  # the board's list is not what the book says it has: a delta cannot apply
     data = book.bundle(full=full)

@@ -47,7 +47,8 @@ def _read(path, what, text=False):
 
 
 def door_from_dir(path):
-    """(door dict, bundle bytes or None) from a door directory, read by doorkit.provision."""
+    """(door dict, bundle bytes or None, commit) from a door directory, read by doorkit.provision;
+    commit() records the bundle as the door's installed list (once the image is written)."""
     if not os.path.isdir(path):
         raise UserError(EXIT_DATA, "door directory %s: no such directory" % path)
     try:
@@ -56,7 +57,8 @@ def door_from_dir(path):
         raise UserError(EXIT_USAGE, "--door DIR needs doorkit provision, which this build lacks: give --door-id "
                                     "and --secret-file instead")
     d = door_for_image(path)  # {"door_id", "secret", "config", "bundle"}; UserError for a bad directory
-    return {"door_id": d["door_id"], "secret": d["secret"], "config": d.get("config") or {}}, d.get("bundle")
+    return ({"door_id": d["door_id"], "secret": d["secret"], "config": d.get("config") or {}}, d.get("bundle"),
+            d["commit"])
 
 
 def door_from_args(args):
@@ -90,7 +92,10 @@ def run(args):
         raise UserError(EXIT_USAGE, "give --door DIR or --door-id, not both")
     if args.format == "factory" and args.firmware is None:
         raise UserError(EXIT_USAGE, "--format factory needs --firmware FILE (or use --format raw)")
-    door, bundle = door_from_dir(args.door) if args.door is not None else door_from_args(args)
+    if args.door is not None:
+        door, bundle, commit = door_from_dir(args.door)
+    else:
+        (door, bundle), commit = door_from_args(args), None
     fw = I.load_firmware(args.firmware, args.plan) if args.firmware is not None else None
     out = args.out or "doorkit-%s-%s.bin" % (args.plan, args.format)
     from doorkit.progress import Bar
@@ -103,6 +108,8 @@ def run(args):
         else:
             img = I.build_flash(args.plan, fw, door, bundle, on_step=step)
     I.write_image(out, img)
+    if commit is not None:
+        commit()
     where = "write it at 0x%X" % I.BOOTLOADER_OFFSET if args.format == "factory" else "the whole flash from 0"
     sys.stdout.write("%s: %s image, plan %s, %d bytes (%s)%s\n"
                      % (out, args.format, args.plan, len(img), where,
