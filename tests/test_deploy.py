@@ -31,7 +31,7 @@ def board():
 def test_deploy_to_a_blank_board_then_nothing_changes(board, romfs):
     vb, port = board
     with open_link(port) as ln:
-        with pytest.raises(UserError, match="ImportError"):
+        with pytest.raises(UserError, match="without doorkit.s firmware"):
             ln.call("status")  # no firmware on it yet
     r = deploy(port, romfs=romfs)
     assert r["blocks_written"] == r["blocks"] == (len(romfs) + 4095) // 4096
@@ -65,3 +65,33 @@ def test_deploy_without_a_board_is_one_line():
     p = subprocess.run([DOORKIT, "deploy", "--port", "socket://127.0.0.1:1"], capture_output=True, text=True,
                        timeout=120, stdin=subprocess.DEVNULL)
     assert p.returncode == 4 and p.stderr.count("\n") == 1 and "no board" in p.stderr, p.stderr
+
+
+def test_deploy_with_a_door_makes_a_new_board_that_door_then_keys_go_in(board, tmp_path):
+    """The flash + deploy route (no factory image): deploy --door gives the blank board the door's
+    identity and settings, then keys push installs the key list; the same door again changes
+    nothing, another door is refused and nothing is written."""
+    vb, port = board
+
+    def dk(*argv, code=0):
+        p = subprocess.run([DOORKIT] + [str(a) for a in argv], capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == code, (argv, p.stdout, p.stderr)
+        return p.stdout + p.stderr
+    dk("provision", "new", tmp_path / "front", "--door-id", "front", "--auto-lock", "off")
+    dk("provision", "new", tmp_path / "back", "--door-id", "back")
+    dk("keys", "user", "add", tmp_path / "front", "E1", "--name", "Alice")
+    dk("keys", "add", tmp_path / "front", "E1", "--card", "04A1B2C3")
+    out = dk("deploy", "--port", port, "--door", tmp_path / "front")
+    assert "door front's identity written" in out
+    out = dk("keys", "push", tmp_path / "front", "--port", port)
+    assert "1 credentials on the board" in out, out
+    with open_link(port) as ln:
+        st = ln.call("status")
+        assert st["door"] == "front" and st["keys_count"] == 1
+        assert __import__("json").loads(ln.eval("open('/lock.json').read()"))["config"]["auto_lock"] is False
+    assert "it is door front already" in dk("deploy", "--port", port, "--door", tmp_path / "front")
+    err = dk("deploy", "--port", port, "--door", tmp_path / "back", "--force", code=7)
+    assert "already door 'front'" in err and err.count("\n") == 1
+    with open_link(port) as ln:
+        assert ln.call("status")["keys_count"] == 1

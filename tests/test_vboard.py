@@ -60,6 +60,16 @@ def test_blank_board_boots_micropython_with_an_empty_filesystem(board):
         "4096", "False"]
 
 
+def test_doorkit_commands_on_a_board_without_the_firmware_say_so(board, tmp_path):
+    port = "socket://127.0.0.1:%d" % board.listen_addr[1]
+    for argv in (["clock", "show", "--port", port], ["calibrate", "--port", port]):
+        p = subprocess.run([exe("doorkit")] + argv, capture_output=True, text=True, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        assert p.returncode == 5, (argv, p.stderr)
+        assert "without doorkit's firmware: doorkit deploy --port " + port in p.stderr, (argv, p.stderr)
+        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
 def test_exec_and_eval(board):
     assert mp(board, "exec", "print(6 * 7)").strip() == "42"
     assert mp(board, "eval", "1 + 2").strip() == "3"

@@ -20,7 +20,7 @@ import binascii
 import hashlib
 from typing import Callable, Optional
 
-from doorkit.errors import EXIT_REFUSED, UserError
+from doorkit.errors import EXIT_CONFLICT, EXIT_REFUSED, UserError
 
 BLOCK = 4096
 Progress = Optional[Callable[[str, int, int], None]]  # (what, done, total)
@@ -61,25 +61,61 @@ def block_hashes(img: bytes) -> list[str]:
 
 
 def deploy(port: str, plan: str = "4M", force: bool = False, reset: bool = True, link=None,
-           on_progress: Progress = None, romfs: Optional[bytes] = None) -> dict:
+           on_progress: Progress = None, romfs: Optional[bytes] = None, door: Optional[dict] = None) -> dict:
     """Deploy the compiled firmware to the board at port (see the module doc). force: write every
     block and file even when unchanged. link: an open doorkit.link.Link instead of opening port.
-    romfs: a prebuilt image (image.build_romfs()). -> {"blocks_written", "blocks", "files_written",
-    "files", "bytes_sent"}."""
+    romfs: a prebuilt image (image.build_romfs()). door: {"door_id", "secret", "config"} to give a
+    board that has no identity yet (its /door.json, and /lock.json when it has none); a board that
+    is already another door is refused (EXIT_CONFLICT), one that is this door is left as it is.
+    -> {"blocks_written", "blocks", "files_written", "files", "bytes_sent", "identity": "written" |
+    "kept" | None}."""
     from doorkit import image
     img = romfs if romfs is not None else image.build_romfs(plan=plan)
     files = image.firmware_files()
+    ident = image.door_files(door["door_id"], door["secret"], door.get("config")) if door is not None else None
     if link is None:
         from doorkit.link import open_link
         with open_link(port, timeout=30) as ln:
-            rep = _deploy(ln, img, files, force, on_progress)
-            if reset:
-                ln.reset()
-            return rep
-    rep = _deploy(link, img, files, force, on_progress)
+            return _deploy_and_reset(ln, img, files, ident, force, on_progress, reset)
+    return _deploy_and_reset(link, img, files, ident, force, on_progress, reset)
+
+
+def _deploy_and_reset(ln, img, files, ident, force, on_progress, reset):
+    rep = dict(identity=None)
+    if ident is not None:
+        rep["identity"] = _check_identity(ln, ident)  # refused before anything is written
+    rep.update(_deploy(ln, img, files, force, on_progress))
+    if rep["identity"] == "write":
+        for path in ("/lock.json", "/door.json"):  # the identity last: a board with it has it all
+            if path in ident and not (path == "/lock.json" and ln.sha256(path) is not None):
+                ln.put(ident[path], path)
+        rep["identity"] = "written"
     if reset:
-        link.reset()
+        ln.reset()
     return rep
+
+
+def _check_identity(ln, ident: dict) -> str:
+    """"write" (the board has no identity), "kept" (it is this door); UserError for another door."""
+    import json
+    want = json.loads(ident["/door.json"])
+    ln.exec("def _dk_read(p):\n try:\n  with open(p) as f:\n   return f.read()\n except OSError:\n  return None\n")
+    have = ln.eval("_dk_read('/door.json')")
+    if have is None:
+        return "write"
+    try:
+        d = json.loads(have)
+        same = d.get("door_id") == want["door_id"] and d.get("secret") == want["secret"]
+        door_id = d.get("door_id")
+    except (ValueError, AttributeError):
+        same, door_id = False, None
+    if same:
+        return "kept"
+    if door_id == want["door_id"]:
+        raise UserError(EXIT_CONFLICT, "the board at %s is door %r with another door secret (another door "
+                                       "directory made it): erase it first (doorkit flash --erase)" % (ln.port, door_id))
+    raise UserError(EXIT_CONFLICT, "the board at %s is already door %r: erase it first (doorkit flash --erase) to "
+                                   "make it door %r" % (ln.port, door_id, want["door_id"]))
 
 
 def _deploy(ln, img: bytes, files: dict, force: bool, on_progress: Progress) -> dict:

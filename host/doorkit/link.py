@@ -64,12 +64,18 @@ class Link:
         try:
             out, err = self.t.exec_raw(code, timeout=timeout or self.timeout)
         except TransportExecError as e:
-            raise UserError(EXIT_REFUSED, "board: %s" % _last_line(e.error_output))
+            raise self._board_error(_last_line(e.error_output))
         except (self._TransportError, OSError) as e:
             raise UserError(EXIT_BOARD, "the board at %s stopped answering (%s)" % (self.port, _last_line(str(e))))
         if err:
-            raise UserError(EXIT_REFUSED, "board: %s" % _last_line(err))
+            raise self._board_error(_last_line(err))
         return out
+
+    def _board_error(self, last):
+        if "no module named 'lockshell" in last or "no module named 'lockctl" in last:
+            return UserError(EXIT_REFUSED, "the board at %s runs MicroPython without doorkit's firmware: "
+                                           "doorkit deploy --port %s (or flash a factory image)" % (self.port, self.port))
+        return UserError(EXIT_REFUSED, "board: %s" % last)
 
     def eval(self, expr: str, timeout: Optional[float] = None):
         """The value of a Python literal expression evaluated on the board."""
