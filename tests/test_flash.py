@@ -208,6 +208,12 @@ def test_busy_port(rom, fw_file):
     assert rom.commands == []
 
 
+def test_nothing_listening_is_not_called_busy(fw_file):
+    with pytest.raises(E.UserError) as e:
+        flash_firmware("socket://127.0.0.1:1", fw_file, **QUIET)
+    assert e.value.code == E.EXIT_BOARD and "connection refused" in str(e.value) and "busy" not in str(e.value)
+
+
 def test_silent_port(fw_file):
     import pty
     m, s = pty.openpty()  # a port with nothing behind it

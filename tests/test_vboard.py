@@ -252,7 +252,7 @@ def test_cli_world_commands_against_a_board(board):
     addr = "127.0.0.1:%d" % board.control_addr[1]
     p = run_doorkit("vboard", "tap", "mifare", "--control", addr)
     assert p.returncode == 0 and "DEADBEEF" in p.stdout, p.stderr
-    one_line_error(run_doorkit("vboard", "tap", "nonesuch", "--control", addr), 5, "nonesuch")
+    one_line_error(run_doorkit("vboard", "tap", "nonesuch", "--control", addr), 2, "nonesuch")  # a bad argument: usage
     one_line_error(run_doorkit("vboard", "advance", "soon", "--control", addr), 2, "soon")
 
 

@@ -32,6 +32,12 @@ _NUM_RE = re.compile(r"[0-9]{1,10}(\.[0-9]{1,10})?\Z")
 
 
 class _Parser(argparse.ArgumentParser):
+    def add_subparsers(self, **kw):
+        """(kept in .subcommands, so every sub-action's --help can be given its command's epilog)"""
+        action = super().add_subparsers(**kw)
+        self.__dict__.setdefault("subcommands", []).append(action)
+        return action
+
     def error(self, message):
         """Bad arguments: one line on stderr, exit 2 (argparse prints the whole usage)."""
         self.exit(EXIT_USAGE, "%s: %s (see %s --help)\n" % (self.prog, message, self.prog))
@@ -131,7 +137,19 @@ def _parser():
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         c.set_defaults(command_run=mod.run)
         mod.register(c)
+        _leaf_help(c, c.epilog)
     return p
+
+
+def _leaf_help(parser, epilog):
+    """Every sub-action's --help shows its command's examples and exit codes too (a sub-action
+    with its own epilog keeps it)."""
+    for action in getattr(parser, "subcommands", ()):
+        for sp in set(action.choices.values()):
+            if not sp.epilog:
+                sp.epilog = epilog
+            sp.formatter_class = argparse.RawDescriptionHelpFormatter
+            _leaf_help(sp, epilog)
 
 
 def main(argv=None):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import struct
 from typing import Callable, Optional
 
@@ -80,7 +81,9 @@ def _port_error(port: str, e: BaseException) -> UserError:
     text = str(e)
     if "Errno 2" in text or "No such file" in text:
         return UserError(EXIT_BOARD, "no board at %s: no such port" % port)
-    if "exclusively lock" in text or "Errno 11" in text or "Errno 16" in text:
+    if "Connection refused" in text or re.search(r"Errno 111\b", text):
+        return UserError(EXIT_BOARD, "no board at %s: nothing listens there (connection refused)" % port)
+    if "exclusively lock" in text or re.search(r"Errno (11|16)\b", text):
         return UserError(EXIT_BOARD, "port %s is busy: another program has it open (a serial monitor, "
                                      "mpremote?); close it and try again" % port)
     if "Permission denied" in text or "Errno 13" in text:

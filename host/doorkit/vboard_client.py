@@ -15,7 +15,12 @@ DEFAULT_CONTROL = "127.0.0.1:8267"
 
 
 class ControlError(Exception):
-    """The control channel is not there, or the virtual board refused the command."""
+    """The control channel is not there (.kind "board"), the command's arguments are wrong
+    ("usage": an unknown card, a bad duration), or the virtual board refused it ("refused")."""
+
+    def __init__(self, msg, kind="board"):
+        super().__init__(msg)
+        self.kind = kind
 
 
 def _addr(text):
@@ -23,7 +28,7 @@ def _addr(text):
     try:
         return host or "127.0.0.1", int(port)
     except ValueError:
-        raise ControlError("a control address is HOST:PORT, not %r" % (text,))
+        raise ControlError("a control address is HOST:PORT, not %r" % (text,), "usage")
 
 
 class Control:
@@ -46,7 +51,7 @@ class Control:
             raise ControlError("the virtual board at %s:%d closed the control channel" % self.addr)
         r = json.loads(line)
         if not r.pop("ok", False):
-            raise ControlError(r.get("error") or "refused")
+            raise ControlError(r.get("error") or "refused", r.get("kind") or "refused")
         return r
 
     def tap(self, card, hold_ms=1000):

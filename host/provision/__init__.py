@@ -344,9 +344,15 @@ def load_keys(door):
         for kind, ident, user, *_ in book.credentials():
             if user not in users:
                 raise ValueError("credential %s %s of an unknown user %r" % (kind, ident, user))
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise UserError(EXIT_DATA, "%s: corrupt key book (%s)" % (path, str(e).splitlines()[0] if str(e) else
-                                                                  type(e).__name__))
+    except KeyError as e:
+        raise UserError(EXIT_DATA, "%s: corrupt key book (%s is missing): restore it from your backup"
+                        % (path, e.args[0] if e.args else "an entry"))
+    except (TypeError, AttributeError):
+        raise UserError(EXIT_DATA, "%s: corrupt key book (an entry of the wrong type): restore it from your backup"
+                        % path)
+    except ValueError as e:
+        raise UserError(EXIT_DATA, "%s: corrupt key book (%s): restore it from your backup"
+                        % (path, str(e).splitlines()[0] if str(e) else "a bad value"))
     return Keys(door, users, book)
 
 

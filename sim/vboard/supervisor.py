@@ -616,8 +616,9 @@ class VirtualBoard:
                 except KeyError as e:  # a missing argument
                     raise ValueError("%s needs %s" % (req.get("cmd"), e.args[0] if e.args else "an argument"))
                 return dict(resp or {}, ok=True)
-            except (ValueError, TypeError, BoardError) as e:
-                return {"ok": False, "error": str(e) or type(e).__name__}
+            except (ValueError, TypeError, BoardError) as e:  # bad arguments: "usage"; the board says no: "refused"
+                return {"ok": False, "error": str(e) or type(e).__name__,
+                        "kind": "refused" if isinstance(e, BoardError) else "usage"}
         json_lines(c, answer)
 
     def command(self, cmd, **args):

@@ -50,8 +50,9 @@ def register(p):
     a = us.add_parser("add", help="add a user (or rename one)", allow_abbrev=False)
     a.add_argument("dir", metavar="DIR")
     a.add_argument("code", metavar="CODE", help="the HR user code")
-    a.add_argument("--name", required=True)
-    a.add_argument("--role", choices=("super", "manager", "member"))
+    a.add_argument("--name", required=True, help="the user's name as people read it")
+    a.add_argument("--role", choices=("super", "manager", "member"),
+                   help="default: super for a door's first user, else member")
     r = us.add_parser("role", help="change a user's role", allow_abbrev=False)
     r.add_argument("dir", metavar="DIR")
     r.add_argument("code", metavar="CODE")

@@ -120,8 +120,7 @@ def run_world(args):
             else:
                 r = c.status()
     except ControlError as e:
-        msg = str(e)
-        raise UserError(EXIT_BOARD if msg.startswith(("no virtual board", "the virtual board")) else EXIT_REFUSED, msg)
+        raise UserError({"board": EXIT_BOARD, "usage": EXIT_USAGE}.get(e.kind, EXIT_REFUSED), str(e))
     for k, v in r.items():
         print("%s: %s" % (k, v))
     return EXIT_OK
