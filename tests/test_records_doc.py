@@ -81,3 +81,9 @@ def test_the_format_is_versioned():
 def test_command_ops():
     assert dict(section("Command ops")) == {k: R.OP_NAMES[k] for k in consts("OP_")}
     assert len(R.OP_NAMES) == C.OP_LAST + 1
+
+
+def test_link_status():
+    from lockshell import hub
+    assert dict(section("Link status")) == dict(enumerate(R.LINK_NAMES))
+    assert [getattr(hub, "LINK_" + n.upper().replace("-", "_")) for n in R.LINK_NAMES] == list(range(len(R.LINK_NAMES)))

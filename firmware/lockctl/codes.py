@@ -96,6 +96,7 @@ LOG_DROPPED = const(27)  # the event log was full and its oldest records were dr
 LOG_STORE_FAULT = const(28)  # flash found corrupt at boot; arg: (STORE_*, error code); nothing reformatted
 LOG_COMMAND = const(29)  # a signed remote command was accepted; arg: (OP_*, its counter); who: its user or None
 LOG_COMMAND_REFUSED = const(30)  # a remote command was refused; arg: (reason R_*, OP_* or 0); who: user or None
+LOG_LINK = const(31)  # the hub's link status changed; arg: LINK_* (lockshell/hub.py)
 
 # --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
 # credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15

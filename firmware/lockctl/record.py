@@ -8,17 +8,17 @@
 from lockctl import codes as C
 from lockctl.config import SETTINGS, setting_name
 from lockctl.errors import LockError
+from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES  # noqa: F401 (re-exported)
 
 MODE_NAMES = ("uncalibrated", "locked", "unlocked", "jammed", "unlocking", "unlock-backoff", "locking",
               "lock-backoff", "cal-unlock", "cal-lock", "mark-lock", "mark-unlock")  # LockCore.mode
-STATE_NAMES = ("uncalibrated", "locked", "unlocking", "unlocked", "locking", "jammed", "calibrating")
 EVENT_NAMES = ("-", "door", "button", "position", "stall", "credential", "timer", "remote", "config",
                "calibrate", "reader", "sensor", "clock", "battery")
 LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REFUSED", "DENIED",
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
              "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT", "CLOCK_SET", "BUNDLE",
              "BUNDLE_REFUSED", "PIN_LOCKOUT", "BATTERY", "DROPPED", "STORE_FAULT", "COMMAND",
-             "COMMAND_REFUSED")
+             "COMMAND_REFUSED", "LINK")
 KIND_NAMES = ("?", "iso14443a", "felica", "phone", "pin", "iso-dep")
 _SRC_NAMES = ("button", "remote", "auto", "relock", "boot")  # SRC_BUTTON (16) ...
 REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "not-calibrating", "busy",
@@ -28,9 +28,7 @@ REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "
                 "bad-signature", "wrong-door", "old-version", "base-mismatch", "corrupt", "no-room", "format",
                 "battery", "store", "use-tally", "replay", "duplicate", "retained")
 FAULT_NAMES = ("?", "core", "action", "poll", "store")
-BATTERY_NAMES = ("ok", "low", "critical")  # BATT_* (0..2)
 STORE_NAMES = ("?", "keys", "log", "fs")  # STORE_*
-OP_NAMES = ("?", "lock", "unlock", "config", "clock", "url-key", "bundle", "status")  # OP_*
 
 
 def _name(table, i):
@@ -85,6 +83,8 @@ def _arg_text(code, arg):
         return "%s@%d" % (utc_text(arg[0]), arg[1])
     if code == C.LOG_STORE_FAULT:
         return "%s %d" % (_name(STORE_NAMES, arg[0]), arg[1])
+    if code == C.LOG_LINK:
+        return _name(LINK_NAMES, arg) if arg else LINK_NAMES[0]
     if code == C.LOG_COMMAND:
         return "%s #%d" % (_name(OP_NAMES, arg[0]), arg[1])
     if code == C.LOG_COMMAND_REFUSED:

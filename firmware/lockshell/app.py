@@ -528,6 +528,16 @@ class App:
                 else:
                     self.store.save(a[1], a[2])
 
+    def now_ms(self):
+        """The App's time at its last poll (the time base of submit(), note() and the records):
+        another task (the hub) acts on the App at this time."""
+        return self._now
+
+    def note(self, now_ms, code, arg=None, who=None):
+        """Log a record of something the shell did outside the core (a remote command, a link
+        event): it goes to the log and every sink, as the core's own records do."""
+        self._record((now_ms, code, arg, who))
+
     def _record(self, rec):
         """Keep a record and hand it to every sink; a sink that raises is counted (sink_errors) and
         never stops the others, the lock or the loop. A MemoryError (a fragmented heap: the flash

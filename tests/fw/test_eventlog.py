@@ -66,6 +66,9 @@ BIGGEST = (
     ((0, C.LOG_BATTERY, (C.BATT_CRITICAL, 0xFFFF), None), None),
     ((0, C.LOG_DROPPED, 0xFFFFFFFF, None), None),
     ((0, C.LOG_STORE_FAULT, (C.STORE_FS, -2 ** 31), None), None),
+    ((0, C.LOG_COMMAND, (C.OP_LAST, 0xFFFFFFFF), 65534), 65534),
+    ((0, C.LOG_COMMAND_REFUSED, (C.R_LAST, C.OP_LAST), 65534), 65534),
+    ((0, C.LOG_LINK, 7, None), None),
 )
 
 
@@ -144,7 +147,7 @@ def test_every_log_code_round_trips_with_its_biggest_arg():
             if rec[1] == C.LOG_CONFIG:
                 assert type(got[3][1]) is type(rec[2][1])  # an on/off value stays a bool
     codes = [getattr(C, n) for n in dir(C) if n.startswith("LOG_")]
-    assert len(codes) == 28
+    assert len(codes) == 31
     for c in codes:
         assert c in seen, c
 

@@ -1,0 +1,328 @@
+# The hub: the lock's MQTT link to the fleet side (docs/network.md). Hub is the link's logic without
+# a socket: bytes from the broker and the link's own clock in (ms, any monotonic int: `now` below),
+# bytes to send out (take()); what it does to the lock happens at the App's time (App.now_ms()),
+# so records keep the App's time base. run_hub() is the small
+# asyncio task that owns the socket, reconnecting forever with back-off and jitter. Nothing here
+# waits on the network inside the App's loop: the App runs in its own task and only ever sees
+# submit() / set_clock() / note() calls, each as quick as a button press.
+#
+# Topics under PREFIX/DOOR (PREFIX "doorkit" by default):
+#   online  retained "online" / "offline" (the last will: the broker says it when the link dies)
+#   state   retained JSON: bolt, door, battery, error, firmware, keys version, link status
+#   events  QoS 1: signed batches of flash log records (lockctl/upload.py), in sequence order
+#           from the log's upload cursor; a record leaves the lock's care only when the collector
+#           acknowledges it on `ack` (after its database commit), never on the broker's PUBACK
+#   ack     (subscribed) signed acks from the collector
+#   cmd     (subscribed) signed commands (lockctl/command.py); never acted on when retained
+#   result  QoS 1 JSON: {"counter", "op", "ok", "reason": R_* or 0} for each command
+import json
+
+from micropython import const
+
+from lockctl import mqtt as M
+from lockctl.command import Gate, CommandError
+from lockctl.upload import Batcher, read_ack, UploadError, MAX_BATCH
+from lockctl.tally import T_CMD_COUNTER
+from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES
+from lockctl.codes import (EV_REMOTE, EV_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED, LOG_LINK, OP_LOCK, OP_UNLOCK,
+                           OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE, OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT,
+                           R_BUSY, JAMMED)
+
+# link status (state "link", LINK records, the LED): what "hub not online" means, by stage
+LINK_OFF = const(0)  # no network configured
+LINK_WIFI = const(1)  # joining the Wi-Fi
+LINK_WIFI_FAILED = const(2)  # the Wi-Fi refused us (wrong password) or is not there
+LINK_CONNECTING = const(3)  # TCP to the broker
+LINK_UNREACHABLE = const(4)  # no answer from the broker's address (or the connection dropped)
+LINK_REFUSED = const(5)  # the broker refused the CONNECT (credentials, client id)
+LINK_PROTOCOL = const(6)  # the broker broke the protocol, or went silent (keepalive)
+LINK_ONLINE = const(7)
+
+WINDOW = const(4)  # event batches out and not yet acknowledged by the collector
+RESEND_MS = const(30000)  # no ack for this long: send again from the cursor (the collector dedupes)
+STATE_MIN_MS = const(1000)  # at most one state message a second (a moving bolt changes it often)
+
+
+class Hub:
+    """app: lockshell.App; storage: lockshell.flash.Storage (its event log and tally); door_id,
+    secret: bytes. version: the firmware's version text for the state message."""
+
+    def __init__(self, app, storage, door_id, secret, prefix=b"doorkit", keepalive=60, version="",
+                 user=None, password=None, batch=MAX_BATCH):
+        self.app = app
+        self.door_id = bytes(door_id)
+        self.fl = storage
+        self.log = storage.log
+        self.tally = storage.tally
+        self.version = version
+        base = bytes(prefix) + b"/" + bytes(door_id)
+        self.t_online = base + b"/online"
+        self.t_state = base + b"/state"
+        self.t_events = base + b"/events"
+        self.t_ack = base + b"/ack"
+        self.t_cmd = base + b"/cmd"
+        self.t_result = base + b"/result"
+        self.session = M.Session(b"doorkit-" + bytes(door_id), keepalive, will=(self.t_online, b"offline", 1, True),
+                                 clean=True, user=user, password=password, tx=1200, rx=1400)
+        counter = self.tally.get(T_CMD_COUNTER) if self.tally is not None else 0
+        self.gate = Gate(secret, door_id, counter)
+        self.batch = Batcher(secret, door_id, batch)
+        self.status = LINK_OFF
+        self.connects = 0
+        self.acked = 0  # collector acks taken
+        self.refused = 0  # commands refused
+        self._out = []
+        self._sent = 0  # highest seq sent on this connection
+        self._flight = []  # [(last seq, ms sent)] of batches not yet acknowledged
+        self._state = None  # the last state message sent
+        self._state_at = 0
+        self._last_result = None  # (counter, message) of the last command: a duplicate gets it again
+        self._bundle = None  # (total, received) of a bundle coming in pieces
+
+    # -- the link ---------------------------------------------------------------------------------
+
+    def start(self, now):
+        """A new connection is open: -> the CONNECT packet."""
+        self._out = []
+        self._flight = []
+        self._sent = self.log.cursor if self.log is not None else 0
+        self._state = None
+        self.set_status(now, LINK_CONNECTING)
+        return bytes(self.session.connect(now))
+
+    def lost(self, now, status=LINK_UNREACHABLE):
+        """The connection failed or dropped."""
+        self.session.closed()
+        self.set_status(now, status)
+
+    def set_status(self, now, status):
+        """A new link status: logged (LINK record) and shown in the state once online."""
+        if status != self.status:
+            self.status = status
+            self.app.note(self.app.now_ms(), LOG_LINK, status)
+
+    def receive(self, data, now):
+        """Bytes from the broker. MqttError when the session died (then lost())."""
+        mv = memoryview(data)
+        i = 0
+        while i < len(mv):
+            i += self.session.receive(mv[i:], now)
+            self._events(now)
+
+    def poll(self, now):
+        """Keepalive, the upload and the state: call it every few hundred ms while connected."""
+        s = self.session
+        self._send(s.poll(now))
+        if s.state != M.UP:
+            return
+        self._upload(now)
+        self._publish_state(now, False)
+
+    def next_deadline(self):
+        d = self.session.next_deadline()
+        if self._flight:
+            r = self._flight[0][1] + RESEND_MS
+            d = r if d is None or r < d else d
+        return d
+
+    def take(self):
+        """Everything to send now, as one bytes object (b"" when nothing)."""
+        out = b"".join(self._out)
+        self._out = []
+        return out
+
+    def pending(self):
+        """Records on the lock not yet acknowledged by the collector."""
+        return (self.log.next_seq - 1 - self.log.cursor) if self.log is not None else 0
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _send(self, view):
+        if view is not None:
+            self._out.append(bytes(view))
+
+    def _events(self, now):
+        s = self.session
+        while True:
+            ev = s.next_event()
+            if ev is None:
+                return
+            k = ev[0]
+            if k == M.CONNACK:
+                self.connects += 1
+                self.set_status(now, LINK_ONLINE)
+                self._send(s.subscribe([(self.t_cmd, 1), (self.t_ack, 1)], now))
+                self._send(s.publish(self.t_online, b"online", 1, True, now))
+                self._publish_state(now, True)
+            elif k == M.PUBLISH:
+                topic, payload, qos, retain, pid = ev[1], ev[2], ev[3], ev[4], ev[6]
+                if topic == self.t_ack:
+                    self._ack(payload, now)
+                elif topic == self.t_cmd:
+                    self._command(payload, retain, now)
+                if qos:
+                    self._send(s.puback(pid, now))  # after it was handled (acted on, or refused)
+            elif k == M.TOO_BIG:
+                if ev[2]:
+                    self._send(s.puback(ev[3], now))
+                if ev[1] == self.t_cmd:
+                    self._refused(now, CommandError(R_CORRUPT, "command larger than the receive buffer"))
+
+    def _ack(self, payload, now):
+        try:
+            seq = read_ack(payload, self.gate.secret, self.door_id)
+        except UploadError:
+            return  # not the collector's: ignored (a forged ack drops nothing)
+        if self.log is None:
+            return
+        self.log.ack(seq)  # durable: these records may now be dropped when the ring needs room
+        self.acked += 1
+        self._flight = [f for f in self._flight if f[0] > seq]
+
+    def _upload(self, now):
+        log = self.log
+        if log is None:
+            return
+        cur = log.cursor
+        if self._flight and now - self._flight[0][1] >= RESEND_MS:
+            self._flight = []  # no ack came: everything after the cursor goes again
+            self._sent = cur
+        if self._sent < cur:
+            self._sent = cur
+        while len(self._flight) < WINDOW and self._sent < log.next_seq - 1:
+            b = self.batch
+            b.clear()
+            for r in log.records(self._sent + 1):
+                if not b.add(r):
+                    break
+            if not b.n:  # (what is left after the cursor was dropped by a full ring: nothing to send)
+                self._sent = log.next_seq - 1
+                return
+            self._send(self.session.publish(self.t_events, b.message(), 1, False, now))
+            self._sent = b.last
+            self._flight.append((b.last, now))
+
+    def state(self):
+        """The state message's fields (a dict)."""
+        app = self.app
+        core = app.core
+        err = ""
+        if core is not None:
+            if core.state == JAMMED:
+                err = "jammed"
+            elif core.reader_down:
+                err = "reader"
+            elif not core.door_known:
+                err = "door-sensor"
+        if not err and self.fl.faults:
+            err = "storage"
+        return {"bolt": STATE_NAMES[core.state] if core is not None else "?",
+                "door": ("open" if core.door_open else "closed") if core is not None and core.door_known else "unknown",
+                "battery": BATTERY_NAMES[core.battery] if core is not None else "?",
+                "error": err, "firmware": self.version, "keys": getattr(self.fl.keys, "version", 0),
+                "link": LINK_NAMES[self.status], "pending": self.pending()}
+
+    def _publish_state(self, now, force):
+        if not force and now - self._state_at < STATE_MIN_MS:
+            return
+        msg = json.dumps(self.state())
+        if force or msg != self._state:
+            self._send(self.session.publish(self.t_state, msg.encode(), 1, True, now))
+            self._state = msg
+            self._state_at = now
+
+    # -- commands ---------------------------------------------------------------------------------
+
+    def _command(self, payload, retained, now):
+        try:
+            cmd = self.gate.check(payload, self.app.wall_at(self.app.now_ms()), retained)
+        except CommandError as e:
+            if e.reason == R_DUPLICATE and self._last_result is not None and self._last_result[0] == e.counter:
+                self._send(self.session.publish(self.t_result, self._last_result[1], 1, False, now))
+                return  # a redelivery: the result again, nothing done again
+            self._refused(now, e)
+            return
+        if self.tally is not None:
+            self.tally.set(T_CMD_COUNTER, b"", cmd.counter)  # durable before anything is done
+        self.gate.accepted(cmd)
+        reason = self._act(cmd, now)
+        if reason:
+            self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (reason, cmd.op), cmd.user)
+        else:
+            self.app.note(self.app.now_ms(), LOG_COMMAND, (cmd.op, cmd.counter), cmd.user)
+        self._result(now, cmd.counter, cmd.op, reason)
+
+    def _refused(self, now, e):
+        self.refused += 1
+        self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (e.reason, e.op if 0 < e.op < len(OP_NAMES) else 0), e.user)
+        self._result(now, e.counter, e.op, e.reason)
+
+    def _result(self, now, counter, op, reason):
+        msg = json.dumps({"counter": counter, "op": OP_NAMES[op] if 0 < op < len(OP_NAMES) else "?",
+                          "ok": not reason, "reason": reason}).encode()  # (R_*: lockctl.record names it)
+        self._last_result = (counter, msg)
+        self._send(self.session.publish(self.t_result, msg, 1, False, now))
+
+    def _act(self, cmd, now):
+        """Carry out an accepted command: -> 0, or the reason it could not be (R_*)."""
+        op = cmd.op
+        app = self.app
+        if op == OP_LOCK or op == OP_UNLOCK:
+            if cmd.args:
+                return R_FORMAT  # (a URL key window: not in this firmware yet)
+            app.submit(app.now_ms(), EV_REMOTE, ("lock" if op == OP_LOCK else "unlock", cmd.user))
+            return 0
+        if op == OP_STATUS:
+            self._publish_state(now, True)
+            return 0
+        if op == OP_CLOCK:
+            if len(cmd.args) != 4:
+                return R_FORMAT
+            app.set_clock(app.now_ms(), int.from_bytes(cmd.args, "little"))
+            return 0
+        if op == OP_CONFIG:
+            try:
+                changes = json.loads(cmd.args)
+                if type(changes) is not dict:
+                    return R_FORMAT
+                app.submit(app.now_ms(), EV_CONFIG, changes)
+            except ValueError:  # not JSON, or a setting the core refuses (LockError): nothing changed
+                return R_FORMAT
+            return 0
+        if op == OP_BUNDLE:
+            return self._bundle_piece(cmd.args, now)
+        if op == OP_URL_KEY:
+            return R_FORMAT  # not in this firmware yet (docs/network.md)
+        return R_FORMAT
+
+    def _bundle_piece(self, args, now):
+        from lockctl.bundle import HEADER
+        if len(args) < 8:
+            return R_FORMAT
+        off = int.from_bytes(args[0:4], "little")
+        total = int.from_bytes(args[4:8], "little")
+        data = args[8:]
+        app = self.app
+        t = app.now_ms()
+        if off == 0:
+            if len(data) < HEADER or total < HEADER:
+                return R_FORMAT
+            self._bundle = None
+            if not app.bundle_begin(t, data[:HEADER]):
+                return app.bundle_result[1]
+            self._bundle = [total, HEADER]
+            data = data[HEADER:]
+        b = self._bundle
+        if b is None or (off and off != b[1]):
+            return R_CORRUPT  # a piece out of order: the host starts the bundle again
+        if app.bundle_busy():
+            return R_BUSY  # the last piece is still being written: the host sends this one again
+        if data and not app.bundle_feed(t, data):
+            self._bundle = None
+            return app.bundle_result[1]
+        b[1] += len(data)
+        if b[1] >= b[0]:
+            self._bundle = None
+            if not app.bundle_end(t):
+                return app.bundle_result[1]
+        return 0

@@ -1,0 +1,220 @@
+# lockshell.hub.Hub: the link's logic over the whole firmware (App + flash Storage, tests/fw/offlinerig.py),
+# with the broker played byte for byte here: what the hub publishes is parsed, what the broker would
+# send is built by hand. Both runtimes.
+import gc
+
+from offlinerig import Door, U, UNLOCK
+gc.collect()
+from lockshell.hub import Hub, RESEND_MS, LINK_ONLINE, LINK_UNREACHABLE
+gc.collect()
+from lockctl.upload import read_events, ack
+from lockctl.command import build
+from lockctl.codes import (OP_UNLOCK, OP_LOCK, OP_STATUS, OP_CLOCK, OP_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED,
+                           LOG_UNLOCK, LOG_LINK, SRC_REMOTE, R_RETAINED, R_REPLAY, R_BAD_SIGNATURE, R_EXPIRED,
+                           R_FORMAT)
+from keykit import SECRET, DOOR
+import json
+gc.collect()
+
+MP_HEAP = "96wK"  # the whole firmware (tests/conftest.py)
+PFX = b"doorkit/door-1/"
+
+
+def packets(data):
+    """Split what the hub sent into (type, flags, body)."""
+    out = []
+    i = 0
+    while i < len(data):
+        first = data[i]
+        n = 0
+        mult = 1
+        j = i + 1
+        while True:
+            c = data[j]
+            n += (c & 0x7F) * mult
+            j += 1
+            if not c & 0x80:
+                break
+            mult <<= 7
+        out.append((first >> 4, first & 15, data[j:j + n]))
+        i = j + n
+    return out
+
+
+def publishes(data):
+    """[(topic, payload, qos, retain, pid)] of the PUBLISH packets in data."""
+    out = []
+    for kind, flags, body in packets(data):
+        if kind != 3:
+            continue
+        tl = body[0] << 8 | body[1]
+        topic = body[2:2 + tl]
+        qos = flags >> 1 & 3
+        j = 2 + tl
+        pid = 0
+        if qos:
+            pid = body[j] << 8 | body[j + 1]
+            j += 2
+        out.append((topic, body[j:], qos, bool(flags & 1), pid))
+    return out
+
+
+def pub(topic, payload, qos=1, pid=1, retain=False):
+    body = bytes((len(topic) >> 8, len(topic) & 255)) + topic + (bytes((pid >> 8, pid & 255)) if qos else b"") + payload
+    n = len(body)
+    ln = bytes((n & 0x7F | 0x80, n >> 7)) if n > 127 else bytes((n,))
+    return bytes((0x30 | qos << 1 | (1 if retain else 0),)) + ln + body
+
+
+def rig():
+    d = Door(rtc=True)
+    d.app.set_clock(d.step(20), U)
+    d.run_to(100)
+    h = Hub(d.app, d.storage, DOOR, SECRET, version="test")
+    return d, h
+
+
+def online(d, h, now=1000):
+    connect = h.start(now)
+    assert connect[0] == 0x10 and b"doorkit-door-1" in connect and b"offline" in connect
+    h.receive(b"\x20\x02\x00\x00", now)
+    out = h.take()
+    kinds = [p[0] for p in packets(out)]
+    assert kinds[0] == 8  # SUBSCRIBE cmd and ack
+    pubs = publishes(out)
+    assert (PFX + b"online", b"online", 1, True) == pubs[0][:4]
+    assert pubs[1][0] == PFX + b"state" and pubs[1][3] is True
+    assert h.status == LINK_ONLINE
+    return pubs
+
+
+def seqs_of(out):
+    got = []
+    for topic, payload, qos, retain, pid in publishes(out):
+        if topic == PFX + b"events":
+            assert qos == 1 and not retain
+            got += [r[0] for r in read_events(payload, SECRET, DOOR)]
+    return got
+
+
+def test_connect_subscribe_online_and_state():
+    d, h = rig()
+    pubs = online(d, h)
+    st = json.loads(pubs[1][1])
+    assert st["bolt"] == "locked" and st["door"] == "closed" and st["battery"] == "ok" and st["firmware"] == "test"
+    assert st["link"] == "online" and st["error"] == ""
+    assert [r[1] for r in d.app.log if r[1] == LOG_LINK][-2:] == [LOG_LINK, LOG_LINK]  # connecting, online
+
+
+def test_records_go_up_in_order_and_leave_only_on_the_collectors_ack():
+    d, h = rig()
+    online(d, h)
+    log = d.storage.log
+    top = log.next_seq - 1
+    h.poll(1100)
+    sent = seqs_of(h.take())
+    assert sent == list(range(log.cursor + 1, top + 1)) and sent  # BOOT, BUNDLE, CLOCK_SET, LINK ...
+    h.poll(1200)
+    assert seqs_of(h.take()) == []  # in flight: not sent twice
+    h.receive(pub(PFX + b"ack", ack(b"z" * 32, DOOR, top), pid=3), 1300)  # a forged ack: nothing dropped
+    assert log.cursor < top
+    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, top), pid=4), 1400)
+    assert log.cursor == top and h.pending() == 0
+    out = h.take()
+    assert [(p[0], p[2]) for p in packets(out)] == [(4, b"\x00\x03"), (4, b"\x00\x04")]  # both PUBACKed
+    d.door_pin.level = 1  # someone opens the door: its record goes up next
+    d.run_to(300)
+    h.poll(1500)
+    assert seqs_of(h.take()) == list(range(top + 1, log.next_seq))
+
+
+def test_without_an_ack_everything_after_the_cursor_goes_again():
+    d, h = rig()
+    online(d, h)
+    h.poll(1100)
+    first = seqs_of(h.take())
+    h.poll(1100 + RESEND_MS - 1)
+    assert seqs_of(h.take()) == []
+    assert h.next_deadline() <= 1100 + RESEND_MS
+    h.poll(1100 + RESEND_MS)
+    again = seqs_of(h.take())
+    assert again[:len(first)] == first
+    # a new connection starts again from the cursor too
+    h.lost(2000)
+    assert h.status == LINK_UNREACHABLE
+    online(d, h, 90000)
+    h.poll(90001)
+    assert seqs_of(h.take())[:len(first)] == first
+
+
+def command(d, h, counter, op, args=b"", user=None, expiry=U + 600, retained=False, pid=9, now=5000,
+            secret=SECRET):
+    h.receive(pub(PFX + b"cmd", build(secret, DOOR, counter, op, expiry, args, user), pid=pid, retain=retained), now)
+    out = h.take()
+    res = [json.loads(p[1]) for p in publishes(out) if p[0] == PFX + b"result"]
+    acks = [p[2] for p in packets(out) if p[0] == 4]
+    assert acks == [bytes((pid >> 8, pid & 255))]  # PUBACKed after it was handled
+    return res
+
+
+def records(d, code):
+    return [r for r in d.app.log if r[1] == code]
+
+
+def test_a_signed_unlock_acts_once_and_reports_its_result():
+    d, h = rig()
+    online(d, h)
+    res = command(d, h, 1, OP_UNLOCK, user=2)
+    assert res == [{"counter": 1, "op": "unlock", "ok": True, "reason": 0}]
+    d.run_to(200)
+    d.set_pos(UNLOCK)  # the motor turned the knob
+    d.run_to(3000)
+    assert d.app.core.state == 3  # unlocked
+    assert [(r[2], r[3]) for r in records(d, LOG_UNLOCK)] == [(SRC_REMOTE, 2)]
+    assert [(r[2], r[3]) for r in records(d, LOG_COMMAND)] == [((OP_UNLOCK, 1), 2)]
+    # the broker delivers it again (QoS 1, dup): the result again, nothing done again
+    res = command(d, h, 1, OP_UNLOCK, user=2, pid=10)
+    assert res == [{"counter": 1, "op": "unlock", "ok": True, "reason": 0}]
+    assert len(records(d, LOG_COMMAND)) == 1 and len(records(d, LOG_UNLOCK)) == 1
+    assert d.storage.tally.get(7) == 1  # T_CMD_COUNTER: persisted
+
+
+def test_retained_replayed_forged_and_expired_commands_are_refused_and_logged():
+    d, h = rig()
+    online(d, h)
+    command(d, h, 5, OP_LOCK)
+    for kw, reason in (({"counter": 6, "retained": True}, R_RETAINED), ({"counter": 4}, R_REPLAY),
+                       ({"counter": 7, "secret": b"q" * 32}, R_BAD_SIGNATURE),
+                       ({"counter": 8, "expiry": U - 1}, R_EXPIRED)):
+        res = command(d, h, op=OP_UNLOCK, user=1, **kw)
+        assert len(res) == 1 and res[0]["ok"] is False and res[0]["reason"], res
+        r = records(d, LOG_COMMAND_REFUSED)[-1]
+        assert r[2] == (reason, OP_UNLOCK), r
+        assert r[3] == (None if reason in (R_RETAINED, R_BAD_SIGNATURE) else 1)  # unverified: no user
+    d.run_to(3000)
+    assert d.app.core.state == 1 and not records(d, LOG_UNLOCK)  # still locked
+    assert h.refused == 4
+
+
+def test_the_counter_survives_a_reboot():
+    d, h = rig()
+    online(d, h)
+    command(d, h, 40, OP_STATUS)
+    d.reboot()
+    d.app.set_clock(d.step(20), U + 10)
+    h = Hub(d.app, d.storage, DOOR, SECRET)
+    online(d, h)
+    res = command(d, h, 40, OP_UNLOCK)
+    assert res[0]["reason"] == R_REPLAY
+    assert command(d, h, 41, OP_STATUS)[0]["ok"] is True
+
+
+def test_clock_and_config_commands():
+    d, h = rig()
+    online(d, h)
+    assert command(d, h, 1, OP_CLOCK, (U + 60).to_bytes(4, "little"))[0]["ok"] is True
+    assert d.app.wall_at(d.app.now_ms()) == U + 60
+    assert command(d, h, 2, OP_CONFIG, b'{"auto_lock": true}')[0]["ok"] is True
+    assert d.store.config["auto_lock"] is True
+    assert command(d, h, 3, OP_CONFIG, b'{"no_such_setting": 1}')[0]["reason"] == R_FORMAT
+    assert command(d, h, 4, OP_CONFIG, b'not json')[0]["reason"] == R_FORMAT

@@ -1,0 +1,70 @@
+# lockctl.upload: the signed event batches the hub sends and the acks the collector returns. Both runtimes.
+from lockctl.upload import Batcher, read_events, ack, read_ack, UploadError, MAX_BATCH
+from lockctl.codes import LOG_UNLOCK, LOG_DOOR_OPEN, LOG_DENIED, LOG_BOOT, KIND_ISO14443A, KIND_FELICA
+
+SECRET = b"k" * 32
+DOOR = b"door-1"
+
+RECS = [
+    (1, 3, False, 120, LOG_BOOT, (1, 3), None),
+    (2, 3, True, 1800000000, LOG_UNLOCK, KIND_ISO14443A, 7),
+    (3, 3, True, 1800000004, LOG_DOOR_OPEN, None, None),
+    (4, 3, True, 1800000100, LOG_DENIED, 8, (KIND_FELICA, "0101020304050607")),
+]
+
+
+def refused(words, fn, *a):
+    try:
+        fn(*a)
+    except UploadError as e:
+        assert words in str(e), str(e)
+        return
+    raise AssertionError("accepted")
+
+
+def test_a_batch_round_trips_every_field():
+    b = Batcher(SECRET, DOOR)
+    for r in RECS:
+        assert b.add(r)
+    assert (b.first, b.last, b.n) == (1, 4, 4)
+    msg = bytes(b.message())
+    assert len(msg) == 21 + 4 * 26 + 32
+    assert read_events(msg, SECRET, DOOR) == RECS
+    b.clear()
+    b.add(RECS[2])
+    assert read_events(bytes(b.message()), SECRET, DOOR) == [RECS[2]]
+
+
+def test_a_full_batch_takes_no_more():
+    b = Batcher(SECRET, DOOR)
+    for i in range(MAX_BATCH):
+        assert b.add((i + 1, 0, True, 1800000000 + i, LOG_DOOR_OPEN, None, None))
+    assert not b.add((99, 0, True, 0, LOG_DOOR_OPEN, None, None))
+    got = read_events(bytes(b.message()), SECRET, DOOR)
+    assert [r[0] for r in got] == list(range(1, MAX_BATCH + 1))
+
+
+def test_forged_foreign_and_damaged_batches_are_refused():
+    b = Batcher(SECRET, DOOR)
+    for r in RECS:
+        b.add(r)
+    msg = bytes(b.message())
+    refused("signature", read_events, msg, b"x" * 32, DOOR)
+    refused("another door", read_events, msg, SECRET, b"door-2")
+    refused("length", read_events, msg[:-1], SECRET, DOOR)
+    refused("not a doorkit", read_events, b"DKA1" + msg[4:], SECRET, DOOR)
+    for i in (21, 30, 50, len(msg) - 33):
+        t = bytearray(msg)
+        t[i] ^= 4
+        refused("signature", read_events, bytes(t), SECRET, DOOR)
+
+
+def test_acks():
+    a = ack(SECRET, DOOR, 123456)
+    assert len(a) == 56 and read_ack(a, SECRET, DOOR) == 123456
+    refused("signature", read_ack, a, b"x" * 32, DOOR)
+    refused("another door", read_ack, a, SECRET, b"door-3")
+    refused("not a doorkit ack", read_ack, a[:-1], SECRET, DOOR)
+    t = bytearray(a)
+    t[20] ^= 1  # a forged seq
+    refused("signature", read_ack, bytes(t), SECRET, DOOR)
