@@ -71,9 +71,11 @@ class Hub:
         self.connects = 0
         self.acked = 0  # collector acks taken
         self.refused = 0  # commands refused
+        self.last_error = None  # an unexpected exception the task caught (then it reconnected)
         self._out = []
         self._sent = 0  # highest seq sent on this connection
-        self._flight = []  # [(last seq, ms sent)] of batches not yet acknowledged
+        self._flight = []  # [(from, last, ms sent)] of batches not yet acknowledged
+        self._early = []  # acknowledged spans not yet joined to the cursor (an earlier ack is missing)
         self._state = None  # the last state message sent
         self._state_at = 0
         self._last_result = None  # (counter, message) of the last command: a duplicate gets it again
@@ -85,6 +87,7 @@ class Hub:
         """A new connection is open: -> the CONNECT packet."""
         self._out = []
         self._flight = []
+        self._early = []
         self._sent = self.log.cursor if self.log is not None else 0
         self._state = None
         self.set_status(now, LINK_CONNECTING)
@@ -121,7 +124,7 @@ class Hub:
     def next_deadline(self):
         d = self.session.next_deadline()
         if self._flight:
-            r = self._flight[0][1] + RESEND_MS
+            r = self._flight[0][2] + RESEND_MS
             d = r if d is None or r < d else d
         return d
 
@@ -170,37 +173,51 @@ class Hub:
 
     def _ack(self, payload, now):
         try:
-            seq = read_ack(payload, self.gate.secret, self.door_id)
+            span = read_ack(payload, self.gate.secret, self.door_id)
         except UploadError:
             return  # not the collector's: ignored (a forged ack drops nothing)
-        if self.log is None:
+        log = self.log
+        if log is None:
             return
-        self.log.ack(seq)  # durable: these records may now be dropped when the ring needs room
         self.acked += 1
-        self._flight = [f for f in self._flight if f[0] > seq]
+        early = self._early
+        early.append(span)
+        moved = True
+        while moved:  # the cursor moves over every span that starts at or before it, in any order
+            moved = False
+            for sp in early:
+                if sp[0] <= log.cursor + 1:
+                    early.remove(sp)
+                    if sp[1] > log.cursor:
+                        log.ack(sp[1])  # durable: these records may now be dropped when the ring needs room
+                    moved = True
+                    break
+        if len(early) > WINDOW:  # spans past a gap that never closed: a resend acks them again
+            early.pop(0)
+        self._flight = [f for f in self._flight if f[1] > log.cursor]
 
     def _upload(self, now):
         log = self.log
         if log is None:
             return
         cur = log.cursor
-        if self._flight and now - self._flight[0][1] >= RESEND_MS:
+        if self._flight and now - self._flight[0][2] >= RESEND_MS:
             self._flight = []  # no ack came: everything after the cursor goes again
             self._sent = cur
         if self._sent < cur:
             self._sent = cur
-        while len(self._flight) < WINDOW and self._sent < log.next_seq - 1:
+        top = log.next_seq - 1
+        while len(self._flight) < WINDOW and self._sent < top:
             b = self.batch
-            b.clear()
+            b.clear(self._sent + 1)
             for r in log.records(self._sent + 1):
                 if not b.add(r):
                     break
-            if not b.n:  # (what is left after the cursor was dropped by a full ring: nothing to send)
-                self._sent = log.next_seq - 1
-                return
+            if not b.n:  # nothing left on flash up to top (torn, or dropped by a full ring): say so
+                b.last = top
             self._send(self.session.publish(self.t_events, b.message(), 1, False, now))
             self._sent = b.last
-            self._flight.append((b.last, now))
+            self._flight.append((b.first, b.last, now))
 
     def state(self):
         """The state message's fields (a dict)."""
@@ -326,3 +343,113 @@ class Hub:
             if not app.bundle_end(t):
                 return app.bundle_result[1]
         return 0
+
+
+# -- the task ------------------------------------------------------------------------------------
+
+POLL_MS = const(250)  # the hub wakes at least this often while connected (new records go up)
+BACKOFF_MS = const(1000)  # the first wait before connecting again; doubled each failure ...
+BACKOFF_MAX_MS = const(60000)  # ... up to this, each wait jittered to 50..100 % (a fleet that lost
+STABLE_MS = const(60000)  #      its broker does not come back at once); online this long: reset
+
+
+class Backoff:
+    """Waits between connection attempts: BACKOFF_MS doubling to BACKOFF_MAX_MS, each drawn from
+    50..100 % of its step with rand() in [0, 1), so many doors do not reconnect in step."""
+
+    def __init__(self, rand, first=BACKOFF_MS, most=BACKOFF_MAX_MS):
+        self.rand = rand
+        self.first = first
+        self.most = most
+        self.step = first
+
+    def next(self):
+        s = self.step
+        self.step = s * 2 if s * 2 < self.most else self.most
+        return s // 2 + int(s // 2 * self.rand())
+
+    def reset(self):
+        self.step = self.first
+
+
+class Clock:
+    """A monotonic ms count from a wrapping tick (time.ticks_ms / ticks_diff), for the link's
+    deadlines (a keepalive must not break when the tick wraps)."""
+
+    def __init__(self, ticks_ms, ticks_diff):
+        self.ticks_ms = ticks_ms
+        self.ticks_diff = ticks_diff
+        self._last = ticks_ms()
+        self.t = 0
+
+    def now(self):
+        t = self.ticks_ms()
+        self.t += self.ticks_diff(t, self._last)
+        self._last = t
+        return self.t
+
+
+def _wait_ms(aw, ms):
+    import asyncio
+    w = getattr(asyncio, "wait_for_ms", None)  # MicroPython
+    if w is not None:
+        return w(aw, ms)
+    return asyncio.wait_for(aw, ms / 1000)  # CPython (the simulator, the tests)
+
+
+async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
+    """Keep the hub connected forever. open_connection(): an awaitable of (reader, writer) for the
+    broker (asyncio.open_connection(host, port[, ssl])); clock: Clock; rand() in [0, 1);
+    sleep_ms: asyncio.sleep_ms on the board. rounds: connections to make (tests), -1 forever."""
+    import asyncio
+    from lockctl.mqtt import MqttError, E_REFUSED
+    back = Backoff(rand)
+    while rounds:
+        if rounds > 0:
+            rounds -= 1
+        try:
+            reader, writer = await open_connection()
+        except OSError:
+            hub.lost(clock.now(), LINK_UNREACHABLE)
+            await sleep_ms(back.next())
+            continue
+        began = clock.now()
+        status = LINK_UNREACHABLE
+        try:
+            writer.write(hub.start(began))
+            await writer.drain()
+            while True:
+                now = clock.now()
+                d = hub.next_deadline()
+                wait = POLL_MS if d is None or d - now > POLL_MS else max(0, d - now)
+                try:
+                    data = await _wait_ms(reader.read(512), wait)
+                except asyncio.TimeoutError:
+                    data = None
+                now = clock.now()
+                if data is not None:
+                    if not data:
+                        break  # the broker closed the connection
+                    hub.receive(data, now)
+                hub.poll(now)
+                out = hub.take()
+                if out:
+                    writer.write(out)
+                    await writer.drain()
+        except MqttError as e:
+            status = LINK_REFUSED if e.code == E_REFUSED else LINK_PROTOCOL
+        except OSError:
+            pass
+        except Exception as e:  # a bug in the link must not end it for good (nor touch the lock)
+            hub.last_error = e
+            status = LINK_PROTOCOL
+        now = clock.now()
+        hub.lost(now, status)
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except Exception:
+            pass
+        if now - began >= STABLE_MS:
+            back.reset()
+        await sleep_ms(back.next())

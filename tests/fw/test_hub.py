@@ -93,7 +93,7 @@ def seqs_of(out):
     for topic, payload, qos, retain, pid in publishes(out):
         if topic == PFX + b"events":
             assert qos == 1 and not retain
-            got += [r[0] for r in read_events(payload, SECRET, DOOR)]
+            got += [r[0] for r in read_events(payload, SECRET, DOOR)[1]]
     return got
 
 
@@ -116,9 +116,10 @@ def test_records_go_up_in_order_and_leave_only_on_the_collectors_ack():
     assert sent == list(range(log.cursor + 1, top + 1)) and sent  # BOOT, BUNDLE, CLOCK_SET, LINK ...
     h.poll(1200)
     assert seqs_of(h.take()) == []  # in flight: not sent twice
-    h.receive(pub(PFX + b"ack", ack(b"z" * 32, DOOR, top), pid=3), 1300)  # a forged ack: nothing dropped
+    start = sent[0]
+    h.receive(pub(PFX + b"ack", ack(b"z" * 32, DOOR, start, top), pid=3), 1300)  # a forged ack: nothing dropped
     assert log.cursor < top
-    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, top), pid=4), 1400)
+    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, start, top), pid=4), 1400)
     assert log.cursor == top and h.pending() == 0
     out = h.take()
     assert [(p[0], p[2]) for p in packets(out)] == [(4, b"\x00\x03"), (4, b"\x00\x04")]  # both PUBACKed
@@ -200,6 +201,7 @@ def test_the_counter_survives_a_reboot():
     d, h = rig()
     online(d, h)
     command(d, h, 40, OP_STATUS)
+    h = None  # (the old boot's hub is gone with its RAM)
     d.reboot()
     d.app.set_clock(d.step(20), U + 10)
     h = Hub(d.app, d.storage, DOOR, SECRET)
@@ -218,3 +220,24 @@ def test_clock_and_config_commands():
     assert d.store.config["auto_lock"] is True
     assert command(d, h, 3, OP_CONFIG, b'{"no_such_setting": 1}')[0]["reason"] == R_FORMAT
     assert command(d, h, 4, OP_CONFIG, b'not json')[0]["reason"] == R_FORMAT
+
+
+def test_acks_in_any_order_move_the_cursor_only_over_what_is_held():
+    d, h = rig()
+    h = Hub(d.app, d.storage, DOOR, SECRET, batch=2)
+    online(d, h)
+    log = d.storage.log
+    h.poll(1100)
+    spans = []
+    for topic, payload, qos, retain, pid in publishes(h.take()):
+        if topic == PFX + b"events":
+            start, recs = read_events(payload, SECRET, DOOR)
+            spans.append((start, recs[-1][0]))
+    assert len(spans) >= 2 and spans[1][0] == spans[0][1] + 1
+    before = log.cursor
+    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, spans[1][0], spans[1][1]), pid=5), 1200)
+    assert log.cursor == before  # the first span is not acknowledged yet
+    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, spans[0][0], spans[0][1]), pid=6), 1300)
+    assert log.cursor == spans[1][1]  # both now
+    h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, spans[0][0], spans[0][1]), pid=7), 1400)  # a stale one again
+    assert log.cursor == spans[1][1]

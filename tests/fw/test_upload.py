@@ -24,28 +24,44 @@ def refused(words, fn, *a):
 
 def test_a_batch_round_trips_every_field():
     b = Batcher(SECRET, DOOR)
+    b.clear(1)
     for r in RECS:
         assert b.add(r)
     assert (b.first, b.last, b.n) == (1, 4, 4)
     msg = bytes(b.message())
-    assert len(msg) == 21 + 4 * 26 + 32
-    assert read_events(msg, SECRET, DOOR) == RECS
-    b.clear()
+    assert len(msg) == 25 + 4 * 26 + 32
+    assert read_events(msg, SECRET, DOOR) == (1, RECS)
+    b.clear(2)  # seq 2 was torn on flash: the batch still says it covers it
     b.add(RECS[2])
-    assert read_events(bytes(b.message()), SECRET, DOOR) == [RECS[2]]
+    assert read_events(bytes(b.message()), SECRET, DOOR) == (2, [RECS[2]])
+    b.clear(9)
+    assert read_events(bytes(b.message()), SECRET, DOOR) == (9, [])  # an empty span (all dropped)
+
+
+def test_a_batch_out_of_order_is_refused():
+    b = Batcher(SECRET, DOOR)
+    b.clear(3)
+    b.add(RECS[0])  # seq 1 in a batch from 3
+    refused("out of order", read_events, bytes(b.message()), SECRET, DOOR)
+    b.clear(1)
+    b.add(RECS[1])
+    b.add(RECS[0])
+    refused("out of order", read_events, bytes(b.message()), SECRET, DOOR)
 
 
 def test_a_full_batch_takes_no_more():
     b = Batcher(SECRET, DOOR)
+    b.clear(1)
     for i in range(MAX_BATCH):
         assert b.add((i + 1, 0, True, 1800000000 + i, LOG_DOOR_OPEN, None, None))
     assert not b.add((99, 0, True, 0, LOG_DOOR_OPEN, None, None))
-    got = read_events(bytes(b.message()), SECRET, DOOR)
+    got = read_events(bytes(b.message()), SECRET, DOOR)[1]
     assert [r[0] for r in got] == list(range(1, MAX_BATCH + 1))
 
 
 def test_forged_foreign_and_damaged_batches_are_refused():
     b = Batcher(SECRET, DOOR)
+    b.clear(1)
     for r in RECS:
         b.add(r)
     msg = bytes(b.message())
@@ -53,15 +69,15 @@ def test_forged_foreign_and_damaged_batches_are_refused():
     refused("another door", read_events, msg, SECRET, b"door-2")
     refused("length", read_events, msg[:-1], SECRET, DOOR)
     refused("not a doorkit", read_events, b"DKA1" + msg[4:], SECRET, DOOR)
-    for i in (21, 30, 50, len(msg) - 33):
+    for i in (20, 25, 30, 50, len(msg) - 33):
         t = bytearray(msg)
         t[i] ^= 4
         refused("signature", read_events, bytes(t), SECRET, DOOR)
 
 
 def test_acks():
-    a = ack(SECRET, DOOR, 123456)
-    assert len(a) == 56 and read_ack(a, SECRET, DOOR) == 123456
+    a = ack(SECRET, DOOR, 100, 123456)
+    assert len(a) == 60 and read_ack(a, SECRET, DOOR) == (100, 123456)
     refused("signature", read_ack, a, b"x" * 32, DOOR)
     refused("another door", read_ack, a, SECRET, b"door-3")
     refused("not a doorkit ack", read_ack, a[:-1], SECRET, DOOR)
