@@ -3,12 +3,12 @@
 # nobody on the broker can make up events for a door, or make a lock drop records it still holds by
 # acknowledging them falsely.
 #
-#   events  "DKE1" | door id (16, NUL padded) | from u32 | count u8 | count x (seq u32 | boot u16 |
-#           slot 20) | HMAC-SHA256(door secret, every byte before) (32)
+#   events  "DKE1" | door id (16, NUL padded) | from u32 | last u32 | count u8 | count x (seq u32 |
+#           boot u16 | slot 20) | HMAC-SHA256(door secret, every byte before) (32)
 #           slot: the record exactly as the flash event log stores it (lockctl/eventlog.py); the
-#           batch is every record the lock holds from seq `from` to its last entry's seq (a seq in
-#           between that is not there was never written whole, or the full ring dropped it, which a
-#           DROPPED record says)
+#           batch is every record the lock holds from seq `from` to `last` (a seq in between that is
+#           not there was never written whole, or the full ring dropped it, which a DROPPED record
+#           says; a span with none left is a batch of no entries)
 #   ack     "DKA1" | door id (16) | from u32 | last u32 | HMAC-SHA256(door secret, every byte before)
 #           the collector holds every record of that span in its database (committed before it
 #           sends this); the lock moves its upload cursor to `last` once it holds the acks of
@@ -24,10 +24,10 @@ from lockctl.hmac256 import hmac_sha256, equal
 EV_MAGIC = b"DKE1"
 ACK_MAGIC = b"DKA1"
 ENTRY = const(26)  # seq u32 + boot u16 + slot
-_EHEAD = const(25)
+_EHEAD = const(29)
 _MAC = const(32)
 ACK_SIZE = const(60)
-MAX_BATCH = const(32)  # records per message: 25 + 32 * 26 + 32 = 889 bytes
+MAX_BATCH = const(32)  # records per message: 29 + 32 * 26 + 32 = 893 bytes
 
 
 class UploadError(Exception):
@@ -70,19 +70,19 @@ class Batcher:
     def message(self):
         """The signed message (a view of the buffer: send it before the next add or clear)."""
         n = self.n
-        struct.pack_into("<IB", self._buf, 20, self.first, n)
+        struct.pack_into("<IIB", self._buf, 20, self.first, self.last, n)
         end = _EHEAD + n * ENTRY
         self._buf[end:end + _MAC] = hmac_sha256(self.secret, self._mv[:end])
         return self._mv[:end + _MAC]
 
 
 def read_events(buf, secret, door_id):
-    """The collector's side: -> (from, [(seq, boot, wall, t, code, arg, who)]); UploadError for a
-    message that is not a batch of this door's, does not verify, or holds a torn record."""
+    """The collector's side: -> (from, last, [(seq, boot, wall, t, code, arg, who)]); UploadError
+    for a message that is not a batch of this door's, does not verify, or holds a torn record."""
     n = len(buf)
     if n < _EHEAD + _MAC or bytes(buf[0:4]) != EV_MAGIC:
         raise UploadError("not a doorkit event batch")
-    start, count = struct.unpack_from("<IB", buf, 20)
+    start, last, count = struct.unpack_from("<IIB", buf, 20)
     if n != _EHEAD + count * ENTRY + _MAC:
         raise UploadError("event batch length does not match its count")
     if bytes(buf[4:20]) != door_field(door_id):
@@ -97,10 +97,12 @@ def read_events(buf, secret, door_id):
         r = decode_slot(bytes(mv[i + 6:i + 6 + SLOT]))
         if r is None or r is TORN:
             raise UploadError("event batch holds a record that does not decode (seq %d)" % seq)
-        if seq < start or (out and seq <= out[-1][0]):
+        if seq < start or seq > last or (out and seq <= out[-1][0]):
             raise UploadError("event batch out of order (seq %d)" % seq)
         out.append((seq, boot, r[0], r[1], r[2], r[3], r[4]))
-    return start, out
+    if last < start - 1:
+        raise UploadError("event batch span %d..%d" % (start, last))
+    return start, last, out
 
 
 def ack(secret, door_id, start, last):

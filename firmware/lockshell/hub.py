@@ -38,6 +38,8 @@ LINK_REFUSED = const(5)  # the broker refused the CONNECT (credentials, client i
 LINK_PROTOCOL = const(6)  # the broker broke the protocol, or went silent (keepalive)
 LINK_ONLINE = const(7)
 
+TX = const(1000)  # the session's buffers: an event batch (893 bytes) and its topic go out in one
+RX = const(1150)  # packet; a command (at most 38 + 1024 + 32 bytes) and its topic come in in one
 WINDOW = const(4)  # event batches out and not yet acknowledged by the collector
 RESEND_MS = const(30000)  # no ack for this long: send again from the cursor (the collector dedupes)
 STATE_MIN_MS = const(1000)  # at most one state message a second (a moving bolt changes it often)
@@ -63,7 +65,7 @@ class Hub:
         self.t_cmd = base + b"/cmd"
         self.t_result = base + b"/result"
         self.session = M.Session(b"doorkit-" + bytes(door_id), keepalive, will=(self.t_online, b"offline", 1, True),
-                                 clean=True, user=user, password=password, tx=1200, rx=1400)
+                                 clean=True, user=user, password=password, tx=TX, rx=RX)
         counter = self.tally.get(T_CMD_COUNTER) if self.tally is not None else 0
         self.gate = Gate(secret, door_id, counter)
         self.batch = Batcher(secret, door_id, batch)
@@ -73,6 +75,7 @@ class Hub:
         self.refused = 0  # commands refused
         self.last_error = None  # an unexpected exception the task caught (then it reconnected)
         self._out = []
+        self.send = None  # fn(view): write a packet now (the task's stream writer); None: keep for take()
         self._sent = 0  # highest seq sent on this connection
         self._flight = []  # [(from, last, ms sent)] of batches not yet acknowledged
         self._early = []  # acknowledged spans not yet joined to the cursor (an earlier ack is missing)
@@ -103,6 +106,14 @@ class Hub:
         if status != self.status:
             self.status = status
             self.app.note(self.app.now_ms(), LOG_LINK, status)
+
+    def space(self):
+        """Where the task reads the broker's bytes into (no allocation); then filled(n, now)."""
+        return self.session.space()
+
+    def filled(self, n, now):
+        self.session.filled(n, now)
+        self._events(now)
 
     def receive(self, data, now):
         """Bytes from the broker. MqttError when the session died (then lost())."""
@@ -141,7 +152,11 @@ class Hub:
     # -- internals --------------------------------------------------------------------------------
 
     def _send(self, view):
-        if view is not None:
+        if view is None:
+            return
+        if self.send is not None:
+            self.send(view)  # (a view of the session's buffer: written, or copied, before the next packet)
+        else:
             self._out.append(bytes(view))
 
     def _events(self, now):
@@ -389,20 +404,14 @@ class Clock:
         return self.t
 
 
-def _wait_ms(aw, ms):
-    import asyncio
-    w = getattr(asyncio, "wait_for_ms", None)  # MicroPython
-    if w is not None:
-        return w(aw, ms)
-    return asyncio.wait_for(aw, ms / 1000)  # CPython (the simulator, the tests)
-
-
 async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
     """Keep the hub connected forever. open_connection(): an awaitable of (reader, writer) for the
     broker (asyncio.open_connection(host, port[, ssl])); clock: Clock; rand() in [0, 1);
-    sleep_ms: asyncio.sleep_ms on the board. rounds: connections to make (tests), -1 forever."""
+    sleep_ms: asyncio.sleep_ms on the board. rounds: connections to make (tests), -1 forever.
+    Each connection has two tasks: this one polls (keepalive, upload, state) every POLL_MS or
+    sooner, a reader task hands what arrives to the hub and sends its answers at once. Nothing is
+    ever cancelled mid-read (MicroPython's streams do not take that well)."""
     import asyncio
-    from lockctl.mqtt import MqttError, E_REFUSED
     back = Backoff(rand)
     while rounds:
         if rounds > 0:
@@ -414,42 +423,88 @@ async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
             await sleep_ms(back.next())
             continue
         began = clock.now()
-        status = LINK_UNREACHABLE
-        try:
-            writer.write(hub.start(began))
-            await writer.drain()
-            while True:
-                now = clock.now()
-                d = hub.next_deadline()
-                wait = POLL_MS if d is None or d - now > POLL_MS else max(0, d - now)
-                try:
-                    data = await _wait_ms(reader.read(512), wait)
-                except asyncio.TimeoutError:
-                    data = None
-                now = clock.now()
-                if data is not None:
-                    if not data:
-                        break  # the broker closed the connection
-                    hub.receive(data, now)
-                hub.poll(now)
-                out = hub.take()
-                if out:
-                    writer.write(out)
-                    await writer.drain()
-        except MqttError as e:
-            status = LINK_REFUSED if e.code == E_REFUSED else LINK_PROTOCOL
-        except OSError:
-            pass
-        except Exception as e:  # a bug in the link must not end it for good (nor touch the lock)
-            hub.last_error = e
-            status = LINK_PROTOCOL
-        now = clock.now()
-        hub.lost(now, status)
+        link = _Link(hub, reader, writer, clock)
+        asyncio.create_task(link.pump())
+        await link.serve(sleep_ms)
+        hub.send = None
         try:
             writer.close()
             await writer.wait_closed()
         except Exception:
             pass
+        waited = 0
+        while not link.pumped and waited < 5000:  # the reader sees its socket closed
+            await sleep_ms(20)
+            waited += 20
+        now = clock.now()
+        hub.lost(now, link.status)
         if now - began >= STABLE_MS:
             back.reset()
         await sleep_ms(back.next())
+
+
+class _Link:
+    """One connection of run_hub: the poll loop (serve) and the reader (pump)."""
+
+    def __init__(self, hub, reader, writer, clock):
+        self.hub = hub
+        self.reader = reader
+        self.writer = writer
+        self.clock = clock
+        self.status = LINK_UNREACHABLE  # why it ended
+        self.done = False
+        self.pumped = False
+
+    def _failed(self, e):
+        from lockctl.mqtt import MqttError, E_REFUSED
+        if isinstance(e, MqttError):
+            self.status = LINK_REFUSED if e.code == E_REFUSED else LINK_PROTOCOL
+        elif not isinstance(e, OSError):  # a bug in the link must not end it for good (nor touch the lock)
+            self.hub.last_error = e
+            self.status = LINK_PROTOCOL
+            from lockshell.app import report_fault
+            report_fault(e)  # (on the console, as the App reports its faults)
+        self.done = True
+
+    async def _flush(self):
+        await self.writer.drain()
+
+    async def pump(self):
+        hub = self.hub
+        into = getattr(self.reader, "readinto", None)  # MicroPython: straight into the session's buffer
+        try:
+            while not self.done:
+                if into is not None:
+                    n = await into(hub.space())
+                    if not n:
+                        break  # the broker closed the connection
+                    hub.filled(n, self.clock.now())
+                else:
+                    data = await self.reader.read(512)
+                    if not data:
+                        break
+                    hub.receive(data, self.clock.now())
+                await self._flush()
+        except Exception as e:
+            self._failed(e)
+        self.done = True
+        self.pumped = True
+
+    async def serve(self, sleep_ms):
+        hub = self.hub
+        try:
+            self.writer.write(hub.start(self.clock.now()))
+            hub.send = self.writer.write  # every packet goes out as it is made (no copies queued)
+            await self.writer.drain()
+            while not self.done:
+                now = self.clock.now()
+                d = hub.next_deadline()
+                wait = POLL_MS if d is None or d - now > POLL_MS else max(0, d - now)
+                await sleep_ms(wait)
+                if self.done:
+                    break
+                hub.poll(self.clock.now())
+                await self._flush()
+        except Exception as e:
+            self._failed(e)
+        self.done = True

@@ -68,15 +68,21 @@ async def wifi(hub, cfg, sleep_ms):
         await sleep_ms(WIFI_RETRY_MS)
 
 
-def hub_task(app, fl, cfg, door, secret, version=""):
-    """-> (hub, the coroutine that runs it) for the board's asyncio loop."""
+def make_hub(fl, cfg, door, secret, version=""):
+    """The Hub for these settings, made before the App (its buffers, about 3 KB, taken while the
+    heap is still in one piece); set hub.app before hub_task()."""
+    from lockshell.hub import Hub
+    user = cfg["user"].encode() if cfg["user"] else None
+    pw = cfg["password"].encode() if cfg["password"] else None
+    return Hub(None, fl, door, secret, cfg["prefix"].encode(), cfg["keepalive"], version, user, pw)
+
+
+def hub_task(hub, cfg):
+    """The coroutine that runs the hub (and the Wi-Fi) on the board's asyncio loop."""
     import asyncio
     import os
     import time
-    from lockshell.hub import Hub, Clock, run_hub
-    user = cfg["user"].encode() if cfg["user"] else None
-    pw = cfg["password"].encode() if cfg["password"] else None
-    hub = Hub(app, fl, door, secret, cfg["prefix"].encode(), cfg["keepalive"], version, user, pw)
+    from lockshell.hub import Clock, run_hub
 
     def rand():
         return os.urandom(1)[0] / 256
@@ -87,4 +93,4 @@ def hub_task(app, fl, cfg, door, secret, version=""):
     async def both():
         asyncio.create_task(wifi(hub, cfg, asyncio.sleep_ms))
         await run_hub(hub, connect, Clock(time.ticks_ms, time.ticks_diff), rand, asyncio.sleep_ms)
-    return hub, both()
+    return both()

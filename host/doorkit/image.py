@@ -156,15 +156,31 @@ def check_config(config: Optional[dict]) -> dict:
         raise UserError(EXIT_DATA, "door config: %s" % e)
 
 
-def door_files(door_id, secret, config: Optional[dict] = None) -> dict[str, bytes]:
-    """/door.json (lockshell.flash.read_identity's format) and /lock.json (lockshell.store.JsonStore's:
-    {"config": {...}}) for a door."""
+def door_files(door_id, secret, config: Optional[dict] = None, net: Optional[dict] = None) -> dict[str, bytes]:
+    """/door.json (lockshell.flash.read_identity's format), /lock.json (lockshell.store.JsonStore's:
+    {"config": {...}}) and, for a door with a hub link, /net.json (lockshell.net's) for a door."""
     door_id, secret = check_identity(door_id, secret)
     files = {"/door.json": json.dumps({"door_id": door_id, "secret": secret.hex()}).encode()}
     cfg = check_config(config)
     if cfg:
         files["/lock.json"] = json.dumps({"config": cfg}, sort_keys=True).encode()
+    if net:
+        files["/net.json"] = json.dumps(check_net(net), sort_keys=True).encode()
     return files
+
+
+def check_net(net: dict) -> dict:
+    """The hub's settings as lockshell.net.load reads them (the firmware's own check); UserError."""
+    import tempfile
+    from lockshell import net as N
+    with tempfile.TemporaryDirectory() as d:
+        p = d + "/net.json"
+        with open(p, "w") as f:
+            json.dump(net, f)
+        got = N.load(p)
+    if got is None or isinstance(got, tuple):
+        raise UserError(EXIT_DATA, "network settings: %s" % (got[1] if got else "missing"))
+    return {k: v for k, v in got.items() if v is not None}
 
 
 def build_vfs(plan: str, files: dict[str, bytes]) -> bytes:
@@ -318,7 +334,7 @@ def _door(door: Optional[dict]):
     if not isinstance(door, dict) or "door_id" not in door or "secret" not in door:
         raise UserError(EXIT_USAGE, "a door is a dict with door_id, secret and (optionally) config")
     door_id, secret = check_identity(door["door_id"], door["secret"])
-    return door_id, secret, door.get("config") or {}
+    return door_id, secret, door.get("config") or {}, door.get("net")
 
 
 def flash_parts(plan: str, firmware_bin=None, door: Optional[dict] = None, bundle: Optional[bytes] = None,

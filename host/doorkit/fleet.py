@@ -1,0 +1,324 @@
+"""The fleet side of the hub (docs/network.md): a collector that stores every door's events, state
+and command results, and the remote commands.
+
+    db = FleetDB("fleet.sqlite")                 # or "postgresql://user@host/db" (psycopg)
+    c = Collector(db, doors, host="127.0.0.1", port=1883).start()   # doors: {door_id: secret}
+    ...
+    c.stop()
+
+A batch of events from a lock (lockctl.upload, signed with the door's secret) is stored in one
+transaction, duplicates ignored by the primary key (door, seq), and only after the commit is the
+lock sent its ack: a collector that dies between the two simply gets the batch again (the lock
+resends what is not acknowledged) and stores nothing twice. Several collectors on one broker share
+the events through an MQTT shared subscription ($share/GROUP/...: each batch goes to one of them)
+and one database, so no event is stored twice either way.
+
+Commands (`doorkit remote`): Remote(door dir) signs each with the door's secret and the next counter,
+kept in the door directory and saved before the command is sent (a counter is never used twice),
+publishes it QoS 1 (never retained) and waits for the lock's result."""
+import json
+import threading
+import time
+
+import paho.mqtt.client as paho
+
+from doorkit.history import _enc, _dec
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS events (
+        door TEXT NOT NULL, seq BIGINT NOT NULL, boot INTEGER NOT NULL, wall INTEGER NOT NULL,
+        t BIGINT NOT NULL, code INTEGER NOT NULL, arg TEXT NOT NULL, who TEXT NOT NULL,
+        received DOUBLE PRECISION NOT NULL, PRIMARY KEY (door, seq))""",
+    """CREATE TABLE IF NOT EXISTS state (
+        door TEXT PRIMARY KEY, body TEXT NOT NULL, online INTEGER NOT NULL, updated DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS results (
+        door TEXT NOT NULL, counter BIGINT NOT NULL, body TEXT NOT NULL, received DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (door, counter))""",
+)
+
+
+class FleetError(Exception):
+    pass
+
+
+class FleetDB:
+    """The collector's database: SQLite by path (the default: embedded, nothing to set up) or
+    PostgreSQL by a postgresql:// URL (psycopg 3). Safe to use from several threads."""
+
+    def __init__(self, url):
+        self.url = url
+        self.lock = threading.Lock()
+        if url.startswith(("postgresql://", "postgres://")):
+            try:
+                import psycopg
+            except ImportError:
+                raise FleetError("PostgreSQL needs psycopg: pip install 'psycopg[binary]'")
+            try:
+                self.conn = psycopg.connect(url)
+            except psycopg.Error as e:
+                raise FleetError("database %s: %s" % (url, str(e).strip().splitlines()[0]))
+            self.pg = True
+            self.p = "%s"
+        else:
+            import sqlite3
+            try:
+                self.conn = sqlite3.connect(url, check_same_thread=False, timeout=30)
+                self.conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.Error as e:
+                raise FleetError("database %s: %s" % (url, e))
+            self.pg = False
+            self.p = "?"
+        with self.lock:
+            for s in SCHEMA:
+                self.conn.execute(s)
+            self.conn.commit()
+
+    def _q(self, sql):
+        return sql.replace("?", self.p)
+
+    def add_events(self, door, records, now=None):
+        """Store records (seq, boot, wall, t, code, arg, who) of a door in one transaction;
+        -> the records that were new (the others were stored before). Committed on return."""
+        now = time.time() if now is None else now
+        sql = self._q("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (door, seq) DO NOTHING")
+        new = []
+        with self.lock:
+            try:
+                cur = self.conn.cursor()
+                for r in records:
+                    cur.execute(sql, (door, r[0], r[1], int(r[2]), r[3], r[4], _enc(r[5]), _enc(r[6]), now))
+                    if cur.rowcount == 1:
+                        new.append(r)
+                self.conn.commit()
+            except Exception:
+                self.conn.rollback()
+                raise
+        return new
+
+    def count(self, door=None):
+        with self.lock:
+            cur = self.conn.cursor()
+            if door is None:
+                cur.execute("SELECT COUNT(*) FROM events")
+            else:
+                cur.execute(self._q("SELECT COUNT(*) FROM events WHERE door = ?"), (door,))
+            return cur.fetchone()[0]
+
+    def set_state(self, door, body=None, online=None, now=None):
+        now = time.time() if now is None else now
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(self._q("SELECT body, online FROM state WHERE door = ?"), (door,))
+            row = cur.fetchone()
+            b = body if body is not None else (row[0] if row else "{}")
+            o = int(online) if online is not None else (row[1] if row else 0)
+            cur.execute(self._q("INSERT INTO state VALUES (?, ?, ?, ?) ON CONFLICT (door) DO UPDATE SET "
+                                "body = excluded.body, online = excluded.online, updated = excluded.updated"),
+                        (door, b, o, now))
+            self.conn.commit()
+
+    def add_result(self, door, counter, body, now=None):
+        now = time.time() if now is None else now
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(self._q("INSERT INTO results VALUES (?, ?, ?, ?) ON CONFLICT (door, counter) DO NOTHING"),
+                        (door, counter, body, now))
+            self.conn.commit()
+
+    def records(self, door):
+        """(seq, boot, wall, t, code, arg, who) of a door in seq order."""
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(self._q("SELECT seq, boot, wall, t, code, arg, who FROM events WHERE door = ? ORDER BY seq"),
+                        (door,))
+            return [(r[0], r[1], bool(r[2]), r[3], r[4], _dec(r[5]), _dec(r[6])) for r in cur.fetchall()]
+
+    def doors(self):
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute("SELECT DISTINCT door FROM events UNION SELECT door FROM state")
+            return sorted(r[0] for r in cur.fetchall())
+
+    def state(self, door):
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(self._q("SELECT body, online FROM state WHERE door = ?"), (door,))
+            row = cur.fetchone()
+        return None if row is None else dict(json.loads(row[0]), online=bool(row[1]))
+
+    def result(self, door, counter):
+        with self.lock:
+            cur = self.conn.cursor()
+            cur.execute(self._q("SELECT body FROM results WHERE door = ? AND counter = ?"), (door, counter))
+            row = cur.fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def close(self):
+        with self.lock:
+            self.conn.close()
+
+
+class Collector:
+    """Subscribes to PREFIX/+/events, state, online and result of the doors it knows (doors:
+    {door_id text: secret bytes}), stores them in db, acks each stored batch to its lock.
+    group: an MQTT shared-subscription group for the events (several collectors, one broker)."""
+
+    def __init__(self, db, doors, host="127.0.0.1", port=1883, prefix="doorkit", group=None, client_id=None,
+                 on_event=None):
+        self.db = db
+        self.doors = {d: bytes(s) for d, s in doors.items()}
+        self.host = host
+        self.port = port
+        self.prefix = prefix
+        self.group = group
+        self.on_event = on_event  # fn(door, record) for each new record (notifications), or None
+        self.stored = 0  # records newly stored
+        self.batches = 0
+        self.duplicates = 0  # records received again (resends)
+        self.refused = 0  # messages that did not verify, or of unknown doors
+        self.errors = []
+        self.connected = threading.Event()
+        self.crash_before_ack = False  # (fault tests) die after the commit, before the ack
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True)
+        self.c.on_connect = self._on_connect
+        self.c.on_disconnect = lambda *a: self.connected.clear()
+        self.c.on_message = self._on_message
+        self.c.reconnect_delay_set(0.2, 5)
+
+    def start(self, timeout=20):
+        try:
+            self.c.connect(self.host, self.port, 30)
+        except OSError as e:
+            raise FleetError("no MQTT broker at %s:%d (%s)" % (self.host, self.port, e.strerror or e))
+        self.c.loop_start()
+        if not self.connected.wait(timeout):
+            self.stop()
+            raise FleetError("the broker at %s:%d did not accept the collector within %g s" % (
+                self.host, self.port, timeout))
+        return self
+
+    def stop(self):
+        self.c.loop_stop()
+        try:
+            self.c.disconnect()
+        except Exception:
+            pass
+
+    def _on_connect(self, c, userdata, flags, rc, props=None):
+        if rc != 0:
+            self.errors.append("broker refused the collector: %s" % rc)
+            return
+        p = self.prefix
+        ev = "%s/+/events" % p
+        c.subscribe([("$share/%s/%s" % (self.group, ev) if self.group else ev, 1), ("%s/+/state" % p, 1),
+                     ("%s/+/online" % p, 1), ("%s/+/result" % p, 1)])
+        self.connected.set()
+
+    def _on_message(self, c, userdata, m):
+        try:
+            self._handle(m.topic, m.payload)
+        except Exception as e:  # one bad message never stops the collector
+            self.errors.append("%s: %s" % (m.topic, e))
+
+    def _handle(self, topic, payload):
+        from lockctl.upload import read_events, ack, UploadError
+        parts = topic.split("/")
+        if len(parts) != 3 or parts[0] != self.prefix:
+            return
+        door, kind = parts[1], parts[2]
+        secret = self.doors.get(door)
+        if secret is None:
+            self.refused += 1
+            return
+        if kind == "events":
+            try:
+                start, last, recs = read_events(payload, secret, door.encode())
+            except UploadError as e:
+                self.refused += 1
+                self.errors.append("%s: %s" % (topic, e))
+                return
+            new = self.db.add_events(door, recs)  # committed
+            self.batches += 1
+            self.stored += len(new)
+            self.duplicates += len(recs) - len(new)
+            if self.crash_before_ack:
+                return
+            self.c.publish("%s/%s/ack" % (self.prefix, door), ack(secret, door.encode(), start, last), qos=1)
+            if self.on_event is not None:
+                for r in new:
+                    self.on_event(door, r)
+        elif kind == "state":
+            try:
+                json.loads(payload)
+            except ValueError:
+                return
+            self.db.set_state(door, body=payload.decode())
+        elif kind == "online":
+            self.db.set_state(door, online=payload == b"online")
+        elif kind == "result":
+            try:
+                r = json.loads(payload)
+                self.db.add_result(door, int(r["counter"]), payload.decode())
+            except (ValueError, KeyError, TypeError):
+                return
+
+
+
+class Remote:
+    """Signed commands to one door over the broker. next_counter(): -> the counter to use, saved
+    durably before it is returned (the door directory's remote.json, or any callable)."""
+
+    def __init__(self, door_id, secret, next_counter, host="127.0.0.1", port=1883, prefix="doorkit"):
+        self.door = door_id
+        self.secret = bytes(secret)
+        self.next_counter = next_counter
+        self.prefix = prefix
+        self.results = {}
+        self.cv = threading.Condition()
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
+        self.c.on_message = self._on_message
+        self.ready = threading.Event()
+        self.c.on_subscribe = lambda *a: self.ready.set()
+        try:
+            self.c.connect(host, port, 30)
+        except OSError as e:
+            raise FleetError("no MQTT broker at %s:%d (%s)" % (host, port, e.strerror or e))
+        self.c.loop_start()
+        self.c.subscribe("%s/%s/result" % (prefix, door_id), 1)
+        if not self.ready.wait(20):
+            self.close()
+            raise FleetError("the broker at %s:%d did not answer" % (host, port))
+
+    def _on_message(self, c, u, m):
+        try:
+            r = json.loads(m.payload)
+            with self.cv:
+                self.results[int(r["counter"])] = r
+                self.cv.notify_all()
+        except (ValueError, KeyError, TypeError):
+            pass
+
+    def send(self, op, args=b"", user=None, ttl=60, timeout=30.0, now=None):
+        """Sign and publish one command; -> the lock's result dict ({"counter", "op", "ok",
+        "reason"}), or FleetError when none came within timeout (the command may still act: its
+        expiry bounds when)."""
+        from lockctl.command import build
+        counter = self.next_counter()
+        now = int(time.time()) if now is None else now
+        msg = build(self.secret, self.door.encode(), counter, op, now + ttl, args, user)
+        self.c.publish("%s/%s/cmd" % (self.prefix, self.door), msg, qos=1, retain=False).wait_for_publish(timeout)
+        end = time.monotonic() + timeout
+        with self.cv:
+            while counter not in self.results:
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise FleetError("no answer from door %s within %g s (is it online?)" % (self.door, timeout))
+                self.cv.wait(left)
+            return self.results[counter]
+
+    def close(self):
+        self.c.loop_stop()
+        try:
+            self.c.disconnect()
+        except Exception:
+            pass
