@@ -51,8 +51,8 @@ def board(tmp_path, broker, keepalive=10):
 def counter():
     n = [0]
 
-    def next_counter():
-        n[0] += 1
+    def next_counter(at_least=0):
+        n[0] = max(n[0], at_least) + 1
         return n[0]
     return next_counter
 

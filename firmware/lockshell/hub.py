@@ -25,7 +25,7 @@ from lockctl.upload import Batcher, read_ack, UploadError, MAX_BATCH
 from lockctl.tally import T_CMD_COUNTER
 from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES
 from lockctl.codes import (EV_REMOTE, EV_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED, LOG_LINK, OP_LOCK, OP_UNLOCK,
-                           OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE, OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT,
+                           OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE, OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT, R_REPLAY,
                            R_BUSY, JAMMED)
 
 # link status (state "link", LINK records, the LED): what "hub not online" means, by stage
@@ -290,8 +290,11 @@ class Hub:
         self._result(now, e.counter, e.op, e.reason)
 
     def _result(self, now, counter, op, reason):
-        msg = json.dumps({"counter": counter, "op": OP_NAMES[op] if 0 < op < len(OP_NAMES) else "?",
-                          "ok": not reason, "reason": reason}).encode()  # (R_*: lockctl.record names it)
+        d = {"counter": counter, "op": OP_NAMES[op] if 0 < op < len(OP_NAMES) else "?", "ok": not reason,
+             "reason": reason}  # (R_*: lockctl.record names it)
+        if reason == R_REPLAY:
+            d["last"] = self.gate.counter  # the sender's counter is behind: where to go on from
+        msg = json.dumps(d).encode()
         self._last_result = (counter, msg)
         self._send(self.session.publish(self.t_result, msg, 1, False, now))
 

@@ -72,7 +72,8 @@ def deploy(port: str, plan: str = "4M", force: bool = False, reset: bool = True,
     from doorkit import image
     img = romfs if romfs is not None else image.build_romfs(plan=plan)
     files = image.firmware_files()
-    ident = image.door_files(door["door_id"], door["secret"], door.get("config")) if door is not None else None
+    ident = image.door_files(door["door_id"], door["secret"], door.get("config"), door.get("net")) \
+        if door is not None else None
     if link is None:
         from doorkit.link import open_link
         with open_link(port, timeout=30) as ln:
@@ -86,7 +87,7 @@ def _deploy_and_reset(ln, img, files, ident, force, on_progress, reset):
         rep["identity"] = _check_identity(ln, ident)  # refused before anything is written
     rep.update(_deploy(ln, img, files, force, on_progress))
     if rep["identity"] == "write":
-        for path in ("/lock.json", "/door.json"):  # the identity last: a board with it has it all
+        for path in ("/lock.json", "/net.json", "/door.json"):  # the identity last: a board with it has it all
             if path in ident and not (path == "/lock.json" and ln.sha256(path) is not None):
                 ln.put(ident[path], path)
         rep["identity"] = "written"

@@ -265,8 +265,8 @@ class Collector:
 
 
 class Remote:
-    """Signed commands to one door over the broker. next_counter(): -> the counter to use, saved
-    durably before it is returned (the door directory's remote.json, or any callable)."""
+    """Signed commands to one door over the broker. next_counter(at_least=0): -> the counter to use,
+    above at_least, saved durably before it is returned (provision.next_command_counter)."""
 
     def __init__(self, door_id, secret, next_counter, host="127.0.0.1", port=1883, prefix="doorkit"):
         self.door = door_id
@@ -301,9 +301,16 @@ class Remote:
     def send(self, op, args=b"", user=None, ttl=60, timeout=30.0, now=None):
         """Sign and publish one command; -> the lock's result dict ({"counter", "op", "ok",
         "reason"}), or FleetError when none came within timeout (the command may still act: its
-        expiry bounds when)."""
+        expiry bounds when). A lock that says the counter is behind its own ("replay", with its
+        last one) gets the command once more, with a counter past it."""
+        from lockctl.codes import R_REPLAY
+        r = self._send(op, args, user, ttl, timeout, now, self.next_counter())
+        if r.get("reason") == R_REPLAY and isinstance(r.get("last"), int):
+            r = self._send(op, args, user, ttl, timeout, now, self.next_counter(r["last"]))
+        return r
+
+    def _send(self, op, args, user, ttl, timeout, now, counter):
         from lockctl.command import build
-        counter = self.next_counter()
         now = int(time.time()) if now is None else now
         msg = build(self.secret, self.door.encode(), counter, op, now + ttl, args, user)
         self.c.publish("%s/%s/cmd" % (self.prefix, self.door), msg, qos=1, retain=False).wait_for_publish(timeout)

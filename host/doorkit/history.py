@@ -205,29 +205,8 @@ class History:
         return [(r[0], r[1], bool(r[2]), r[3], r[4], _dec(r[5]), _dec(r[6])) for r in cur]
 
     def events(self, names=None, utc_offset=None, door=None, last=None):
-        """The records as rows for people: dicts with the CSV_COLUMNS keys (strings), times in wall
-        clock where the board's CLOCK_SET tells them (local time at utc_offset seconds east of
-        UTC, else UTC), who joined to a name through names (user index -> name)."""
-        from lockctl.eventlog import correct_times
-        from lockctl.record import LOG_NAMES, format_record, who_text
-        recs = correct_times(self.records(door))
-        if last is not None:
-            recs = recs[-last:] if last > 0 else []
-        tz = datetime.timezone.utc if not utc_offset else datetime.timezone(datetime.timedelta(seconds=utc_offset))
-        out = []
-        for seq, boot, wall, t, code, arg, who in recs:
-            name = LOG_NAMES[code] if 0 < code < len(LOG_NAMES) else "CODE%d" % code
-            # the arg's text is what the one formatter writes after the name
-            detail = format_record((0, code, arg, None)).split(" ", 2)[2] if arg is not None else ""
-            out.append({
-                "seq": str(seq), "boot": str(boot),
-                "time": datetime.datetime.fromtimestamp(t, tz).isoformat() if wall else "",
-                "since_boot_ms": "" if wall else str(t),
-                "code": str(code), "event": name, "detail": detail,
-                "user": str(who) if type(who) is int else "",
-                "who": "" if who is None else who_text(who, names),
-            })
-        return out
+        """The records as rows for people (event_rows)."""
+        return event_rows(self.records(door), names, utc_offset, last)
 
     def export_csv(self, out, names=None, utc_offset=None):
         """Write the history as CSV (CSV_COLUMNS, a header line first) to a path or a text file;
@@ -243,6 +222,33 @@ class History:
         w.writeheader()
         w.writerows(rows)
         return len(rows)
+
+
+def event_rows(records, names=None, utc_offset=None, last=None):
+    """Records (seq, boot, wall, t, code, arg, who) of one door, in seq order, as rows for people:
+    dicts with the CSV_COLUMNS keys (strings), times in wall clock where the board's CLOCK_SET
+    tells them (local time at utc_offset seconds east of UTC, else UTC), who joined to a name
+    through names (user index -> name). Texts come from lockctl.record, the one formatter."""
+    from lockctl.eventlog import correct_times
+    from lockctl.record import LOG_NAMES, format_record, who_text
+    recs = correct_times(list(records))
+    if last is not None:
+        recs = recs[-last:] if last > 0 else []
+    tz = datetime.timezone.utc if not utc_offset else datetime.timezone(datetime.timedelta(seconds=utc_offset))
+    out = []
+    for seq, boot, wall, t, code, arg, who in recs:
+        name = LOG_NAMES[code] if 0 < code < len(LOG_NAMES) else "CODE%d" % code
+        # the arg's text is what the one formatter writes after the name
+        detail = format_record((0, code, arg, None)).split(" ", 2)[2] if arg is not None else ""
+        out.append({
+            "seq": str(seq), "boot": str(boot),
+            "time": datetime.datetime.fromtimestamp(t, tz).isoformat() if wall else "",
+            "since_boot_ms": "" if wall else str(t),
+            "code": str(code), "event": name, "detail": detail,
+            "user": str(who) if type(who) is int else "",
+            "who": "" if who is None else who_text(who, names),
+        })
+    return out
 
 
 def table(rows):

@@ -169,17 +169,23 @@ def door_files(door_id, secret, config: Optional[dict] = None, net: Optional[dic
     return files
 
 
-def check_net(net: dict) -> dict:
-    """The hub's settings as lockshell.net.load reads them (the firmware's own check); UserError."""
+def check_net(net: dict, what: str = "network settings", code: int = EXIT_DATA) -> dict:
+    """The hub's settings as lockshell.net.load reads /net.json (the firmware's own check): broker
+    (an IPv4 address), port, prefix, keepalive, user, password, wifi {ssid, password}; UserError."""
     import tempfile
     from lockshell import net as N
+    if not isinstance(net, dict):
+        raise UserError(code, "%s must be a table" % what)
+    unknown = sorted(set(net) - {"broker", "port", "prefix", "keepalive", "user", "password", "wifi"})
+    if unknown:
+        raise UserError(code, "%s: no setting %s" % (what, ", ".join(unknown)))
     with tempfile.TemporaryDirectory() as d:
         p = d + "/net.json"
         with open(p, "w") as f:
             json.dump(net, f)
         got = N.load(p)
     if got is None or isinstance(got, tuple):
-        raise UserError(EXIT_DATA, "network settings: %s" % (got[1] if got else "missing"))
+        raise UserError(code, "%s: %s" % (what, got[1] if got else "missing"))
     return {k: v for k, v in got.items() if v is not None}
 
 

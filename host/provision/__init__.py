@@ -20,6 +20,7 @@ FORMAT = 1
 DOOR_FILE = "door.toml"
 SECRET_FILE = "secret.key"
 KEYS_FILE = "keys.json"
+REMOTE_FILE = "remote.json"  # the last remote command counter used (doorkit remote)
 
 ROLES = ("super", "manager", "member")  # super manager / manager / member (host-side only)
 ROLE_NAMES = {"super": "super manager", "manager": "manager", "member": "member"}
@@ -82,9 +83,12 @@ def _door_toml(door):
     import tomli_w
     body = {"format": FORMAT, "door_id": door["door_id"], "name": door["name"], "site": door["site"],
             "config": door["config"]}
+    if door.get("network"):
+        body["network"] = door["network"]
     head = ("# doorkit door file (docs/provisioning.md). The secret is in secret.key, the users and\n"
             "# credentials in keys.json; keep the three together (back up the whole directory).\n"
-            "# [config] holds the lock's settings by their firmware names (lockctl/config.py).\n")
+            "# [config] holds the lock's settings by their firmware names (lockctl/config.py);\n"
+            "# [network], when there, the hub's link (docs/network.md).\n")
     return (head + tomli_w.dumps(body)).encode()
 
 
@@ -92,16 +96,18 @@ class Door:
     """A loaded door directory: door_id, name, site, config (the full settings dict), secret
     (32 bytes), path; keys (users and key book) are loaded by load_keys()."""
 
-    def __init__(self, path, door_id, name, site, config, secret):
+    def __init__(self, path, door_id, name, site, config, secret, network=None):
         self.path = path
         self.door_id = door_id
         self.name = name
         self.site = site
         self.config = config
         self.secret = secret
+        self.network = network  # the hub's settings (lockshell/net.py's /net.json) or None
 
     def as_dict(self):
-        return {"door_id": self.door_id, "name": self.name, "site": self.site, "config": dict(self.config)}
+        return {"door_id": self.door_id, "name": self.name, "site": self.site, "config": dict(self.config),
+                "network": dict(self.network) if self.network else None}
 
 
 def create_door(path, door_id, name="", site="", config=None, secret=None):
@@ -174,6 +180,9 @@ def load_door(path):
         raise _bad(path, DOOR_FILE, "[config] must be a table")
     full = _settings().defaults()
     full.update(check_config(cfg, what="%s [config]" % _p(path, DOOR_FILE), code=EXIT_DATA))
+    net = d.get("network")
+    if net is not None:
+        net = check_network(net, what="%s [network]" % _p(path, DOOR_FILE), code=EXIT_DATA)
     try:
         with open(_p(path, SECRET_FILE), "r", encoding="ascii") as f:
             text = f.read().strip()
@@ -183,7 +192,40 @@ def load_door(path):
         raise _bad(path, SECRET_FILE, getattr(e, "strerror", None) or "not text")
     if len(text) != 64 or not _HEX_RE.match(text):
         raise _bad(path, SECRET_FILE, "expected 64 hex digits")
-    return Door(path, door_id, d.get("name", ""), d.get("site", ""), full, bytes.fromhex(text))
+    return Door(path, door_id, d.get("name", ""), d.get("site", ""), full, bytes.fromhex(text), net)
+
+
+def check_network(net, what="network settings", code=EXIT_USAGE):
+    """The [network] table, checked as the firmware reads it (doorkit.image.check_net)."""
+    from doorkit.image import check_net
+    return check_net(net, what, code)
+
+
+def set_network(path, broker=None, prefix=None, keepalive=None, wifi_ssid=None, wifi_password=None, user=None,
+                password=None, off=False):
+    """Set (or with off=True remove) the door's hub link; -> the settings (or None)."""
+    door = load_door(path)
+    if off:
+        door.network = None
+    else:
+        net = dict(door.network or {})
+        if broker is not None:
+            host, _, port = broker.partition(":")
+            net["broker"] = host
+            if port:
+                if not port.isdigit():
+                    raise UserError(EXIT_USAGE, "--broker is IP[:PORT], not %r" % broker)
+                net["port"] = int(port)
+        for k, v in (("prefix", prefix), ("keepalive", keepalive), ("user", user), ("password", password)):
+            if v is not None:
+                net[k] = v
+        if wifi_ssid is not None:
+            net["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or ""}
+        if "broker" not in net:
+            raise UserError(EXIT_USAGE, "the hub link needs --broker IP[:PORT]")
+        door.network = check_network(net)
+    _atomic_write(_p(path, DOOR_FILE), _door_toml(door.as_dict()))
+    return door.network
 
 
 def set_config(path, **changes):
@@ -382,4 +424,26 @@ def door_for_image(path):
             keys.book.installed()
             save_keys(door, keys)
     return {"door_id": door.door_id, "secret": door.secret, "config": dict(door.config), "bundle": bundle,
-            "commit": commit}
+            "commit": commit, "net": door.network}
+
+
+# ---------------------------------------------------------------------------------------- remote
+def next_command_counter(path, at_least=0):
+    """The counter for the next remote command of this door, saved (atomically) before it is
+    returned, so no two commands ever carry the same one. at_least: the lock's last accepted one
+    (a directory restored from an older backup catches up with it)."""
+    p = _p(path, REMOTE_FILE)
+    last = 0
+    try:
+        with open(p) as f:
+            last = int(json.load(f)["counter"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError):
+        raise _bad(path, REMOTE_FILE, "corrupt (restore it from your backup, or delete it: the lock then says "
+                                      "which counter it is at)")
+    n = max(last, at_least) + 1
+    if n > 0xFFFFFFFF:
+        raise UserError(EXIT_DATA, "%s: the command counter is used up" % p)
+    _atomic_write(p, (json.dumps({"counter": n}) + "\n").encode(), 0o600)
+    return n

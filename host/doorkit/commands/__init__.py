@@ -18,6 +18,9 @@ COMMANDS = {
     "calibrate": "calibrate",
     "clock": "clock",
     "logs": "logs",
+    "fleet": "fleet",
+    "remote": "remote",
+    "history": "history",
 }
 
 

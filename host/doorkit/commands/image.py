@@ -57,8 +57,8 @@ def door_from_dir(path):
         raise UserError(EXIT_USAGE, "--door DIR needs doorkit provision, which this build lacks: give --door-id "
                                     "and --secret-file instead")
     d = door_for_image(path)  # {"door_id", "secret", "config", "bundle"}; UserError for a bad directory
-    return ({"door_id": d["door_id"], "secret": d["secret"], "config": d.get("config") or {}}, d.get("bundle"),
-            d["commit"])
+    return ({"door_id": d["door_id"], "secret": d["secret"], "config": d.get("config") or {}, "net": d.get("net")},
+            d.get("bundle"), d["commit"])
 
 
 def door_from_args(args):

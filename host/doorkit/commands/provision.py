@@ -12,6 +12,8 @@ EPILOG = """examples:
   doorkit provision set doors/front --auto-lock on --auto-lock-delay 10s --button-unlock off
   doorkit provision set doors/front --held-open 2m --pin-tries 5 --pin-lockout 30s --utc-offset +09:00
   doorkit provision set doors/front --utc-offset=-05:00 --dst us     (a negative offset after '=')
+  doorkit provision network doors/front --broker 192.168.1.10:1883 --wifi office --wifi-password pw
+  doorkit provision network doors/front --off          (no hub link)
   doorkit provision show doors/front
 
 The door directory holds door.toml (readable; settings by the firmware's names), secret.key (the
@@ -107,6 +109,16 @@ def register(p):
             parent.add_argument(flag, metavar=metavar, help=help_)
     w = sub.add_parser("show", help="print the door's identity and settings", allow_abbrev=False)
     w.add_argument("dir", metavar="DIR")
+    k = sub.add_parser("network", help="the hub's link: broker, Wi-Fi (docs/network.md)", allow_abbrev=False)
+    k.add_argument("dir", metavar="DIR")
+    k.add_argument("--broker", metavar="IP[:PORT]", help="the MQTT broker (an IPv4 address; port 1883 by default)")
+    k.add_argument("--prefix", help="the topic prefix (default doorkit)")
+    k.add_argument("--keepalive", type=int, metavar="S", help="MQTT keepalive, 5..3600 s (default 60)")
+    k.add_argument("--user", help="the broker's user name")
+    k.add_argument("--password", help="the broker's password")
+    k.add_argument("--wifi", metavar="SSID", help="the Wi-Fi network the board joins")
+    k.add_argument("--wifi-password", metavar="PW", help="its password")
+    k.add_argument("--off", action="store_true", help="remove the hub link")
 
 
 def _changes(args):
@@ -146,16 +158,31 @@ def show(door, out):
     out.write("directory %s\n" % door.path)
     for k in door.config:
         out.write("  %-15s %s\n" % (k, fmt_setting(k, door.config[k])))
+    net = door.network
+    out.write("hub link %s\n" % ("broker %s:%d, prefix %s, keepalive %d s%s" % (
+        net["broker"], net["port"], net["prefix"], net["keepalive"],
+        ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "") if net else "off"))
 
 
 def run(args):
     from doorkit import provision as P
     if args.action is None:
-        raise UserError(EXIT_USAGE, "give an action: new, set or show (see doorkit provision --help)")
+        raise UserError(EXIT_USAGE, "give an action: new, set, network or show (see doorkit provision --help)")
     if args.action == "new":
         d = P.create_door(args.dir, args.door_id, name=args.name, site=args.site, config=_changes(args))
         sys.stdout.write("%s: door %s created (secret in %s; back up the directory)\n"
                          % (args.dir, d.door_id, P.SECRET_FILE))
+        return EXIT_OK
+    if args.action == "network":
+        if args.off and any(getattr(args, a) is not None for a in ("broker", "prefix", "keepalive", "user", "password",
+                                                                    "wifi", "wifi_password")):
+            raise UserError(EXIT_USAGE, "--off takes no other setting")
+        net = P.set_network(args.dir, broker=args.broker, prefix=args.prefix, keepalive=args.keepalive,
+                            wifi_ssid=args.wifi, wifi_password=args.wifi_password, user=args.user,
+                            password=args.password, off=args.off)
+        sys.stdout.write(("hub link: broker %s:%d, prefix %s%s\n" % (net["broker"], net["port"], net["prefix"],
+                          ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "")) if net else "hub link: off\n")
+        sys.stdout.write("(on the board with doorkit image --door DIR, or doorkit deploy --door DIR)\n")
         return EXIT_OK
     if args.action == "set":
         ch = _changes(args)
