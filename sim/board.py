@@ -181,7 +181,7 @@ class VirtualDoor:
 
     def __init__(self, seed=0, config=None, calibration=None, keys=(), bolt="locked", door="closed",
                  world=None, mode="exact", fine_ms=5, log_size=200, start=True, keep_records=True,
-                 nfc=False, clock=None, plan=PLAN, battery=True, **world_opts):
+                 nfc=False, clock=None, plan=PLAN, battery=True, door_id=DOOR_ID, secret=SECRET, **world_opts):
         if mode not in ("exact", "fixed"):
             raise ValueError("mode must be 'exact' or 'fixed'")
         if world is None:
@@ -199,12 +199,14 @@ class VirtualDoor:
             LockCore(config, calibration)  # LockError (a ValueError) now, not an uncalibrated boot
         self.store = MemoryStore(config, calibration)
         self.flash = VirtualFlash(plan)
-        self.book = KeyBook(SECRET, DOOR_ID)
+        self.door_id = bytes(door_id)  # (a fleet of virtual doors: each its own id and secret)
+        self.secret = bytes(secret)
+        self.book = KeyBook(self.secret, self.door_id)
         for k in keys:
             opts = k[3] if len(k) > 3 else {}
             self.book.add(k[0], k[1], k[2], **opts)
         if keys:  # provisioned before the first boot: no BUNDLE record
-            KeyStore(self.flash.part("keys"), SECRET, DOOR_ID).install(self.book.bundle())
+            KeyStore(self.flash.part("keys"), self.secret, self.door_id).install(self.book.bundle())
             self.book.installed()
         self.rtc = VirtualRTC(self.world)
         if clock is not None:
@@ -249,8 +251,8 @@ class VirtualDoor:
         """Power up: compose the board, boot the App from the store and sensors."""
         if self.pn532 is not None:
             self.pn532.power_on()  # the reader is powered with the board (cards stay in the field)
-        self.storage = Storage(self.flash.part("keys"), self.flash.part("log"), SECRET, DOOR_ID)
-        phones = (self.storage.keys, DOOR_ID) if self.nfc else None  # phone keys derive from the store
+        self.storage = Storage(self.flash.part("keys"), self.flash.part("log"), self.secret, self.door_id)
+        phones = (self.storage.keys, self.door_id) if self.nfc else None  # phone keys derive from the store
         self.board = VirtualBoard(self.world, self.now, self.nfc, phones)
         # the keypad and the battery monitor: the firmware's drivers and ports on the virtual parts
         b = self.board

@@ -70,6 +70,7 @@ class Hub:
         self.gate = Gate(secret, door_id, counter)
         self.batch = Batcher(secret, door_id, batch)
         self.status = LINK_OFF
+        self.resend_ms = RESEND_MS
         self.connects = 0
         self.acked = 0  # collector acks taken
         self.refused = 0  # commands refused
@@ -135,7 +136,7 @@ class Hub:
     def next_deadline(self):
         d = self.session.next_deadline()
         if self._flight:
-            r = self._flight[0][2] + RESEND_MS
+            r = self._flight[0][2] + self.resend_ms
             d = r if d is None or r < d else d
         return d
 
@@ -216,7 +217,7 @@ class Hub:
         if log is None:
             return
         cur = log.cursor
-        if self._flight and now - self._flight[0][2] >= RESEND_MS:
+        if self._flight and now - self._flight[0][2] >= self.resend_ms:
             self._flight = []  # no ack came: everything after the cursor goes again
             self._sent = cur
         if self._sent < cur:

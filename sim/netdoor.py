@@ -1,0 +1,72 @@
+"""A virtual door on the network, in CPython: sim.board.VirtualDoor (the firmware's App, drivers and
+flash in virtual time) with the firmware's hub (lockshell.hub.Hub and run_hub, unmodified) on real
+sockets to a real broker, in one asyncio loop. Light enough for a fleet of them in one process (the
+benchmarks: many doors, long offline backlogs); the virtual board (sim/vboard) is the full-fidelity
+one, a MicroPython process per door.
+
+    d = NetDoor("front", host, port, keepalive=10)
+    d.backlog(5000)                       # records taken while offline, on the door's flash
+    task = asyncio.create_task(d.run())   # the hub's task: connect, upload, serve commands
+    ...                                   # d.door.open_door(); d.door.advance(1000) ...
+    d.stop()
+"""
+import asyncio
+import hashlib
+import random
+import time
+
+from lockctl.codes import LOG_DOOR_OPEN, LOG_DOOR_CLOSE
+from lockshell.hub import Clock, Hub, run_hub
+from sim.board import VirtualDoor
+
+
+def door_secret(door_id):
+    """A fleet's test secrets: one per door id (the benchmarks and tests know them all)."""
+    return hashlib.sha256(b"doorkit-fleet:" + door_id.encode()).digest()
+
+
+class NetDoor:
+    def __init__(self, door_id, host, port, keepalive=30, prefix=b"doorkit", seed=0, clock=1800000000, **kw):
+        self.door_id = door_id
+        self.secret = door_secret(door_id)
+        self.host = host
+        self.port = port
+        self.door = VirtualDoor(seed=seed, calibration="ends", clock=clock, door_id=door_id.encode(),
+                                secret=self.secret, keep_records=False, **kw)
+        self.hub = Hub(self.door.app, self.door.storage, door_id.encode(), self.secret, prefix, keepalive, "sim")
+        self._stop = False
+        self._rand = random.Random(seed)
+
+    @property
+    def log(self):
+        return self.door.storage.log
+
+    def backlog(self, n, t0=1800000000):
+        """n records appended to the door's event log as if taken while offline (door open/close,
+        wall-clock stamped a second apart), through the log's public append."""
+        log = self.log
+        for i in range(n):
+            log.append((0, LOG_DOOR_OPEN if i % 2 == 0 else LOG_DOOR_CLOSE, None, None), t0 + i, True)
+
+    async def _sleep_ms(self, ms):
+        await asyncio.sleep(ms / 1000)
+
+    async def _connect(self):
+        if self._stop:
+            raise OSError("stopped")
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def run(self):
+        """The hub's task until stop()."""
+        clock = Clock(lambda: int(time.monotonic() * 1000), lambda a, b: a - b)
+        task = asyncio.ensure_future(run_hub(self.hub, self._connect, clock, self._rand.random, self._sleep_ms))
+        while not self._stop:
+            await asyncio.sleep(0.05)
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            pass
+
+    def stop(self):
+        self._stop = True
