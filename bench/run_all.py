@@ -79,7 +79,9 @@ def main(argv):
             ("keystore", "keystore.py", ["--lookups", "1000"] if quick else []),
             ("bundle_transfer", "bundle_transfer.py", ["--users", "2000"] if quick else []),
             ("vboard", "vboard.py", ["--runs", "2" if quick else "5"]),
-            ("deploy", "deploy.py", ["--runs", "2" if quick else "5"])]
+            ("deploy", "deploy.py", ["--runs", "2" if quick else "5"]),
+            ("hub", "hub.py", ["--backlog", "3000", "--doors", "10", "--seconds", "5", "--commands", "10"] if quick
+             else [])]
     for i, (key, script, args) in enumerate(runs, 1):
         res[key] = bench(script, args, i, len(runs))
     res["total_s"] = time.time() - t0
@@ -250,7 +252,8 @@ def main(argv):
     out.extend(keystore.report_lines(r))
     for key, title in (("bundle_transfer", "Key bundle over the USB serial line"),
                        ("vboard", "Virtual board boot, image build, mpremote call"),
-                       ("deploy", "Deploying the firmware to a virtual board")):
+                       ("deploy", "Deploying the firmware to a virtual board"),
+                       ("hub", "The hub over a real broker: backlog, many doors, commands")):
         cmd, r = res[key]
         w("")
         w("## %s (`%s`)" % (title, cmd))

@@ -17,7 +17,7 @@ import time
 
 from lockctl.codes import LOG_DOOR_OPEN, LOG_DOOR_CLOSE
 from lockshell.hub import Clock, Hub, run_hub
-from sim.board import VirtualDoor
+from .board import VirtualDoor
 
 
 def door_secret(door_id):

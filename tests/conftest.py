@@ -169,3 +169,17 @@ def pytest_terminal_summary(terminalreporter):
                                     "%d passed, %d failed; binary %s"
                                     % (HEAP, whole, WHOLE_FIRMWARE_HEAP, passed, len(mp) - passed,
                                        micropython_binary()))
+
+
+# ------------------------------------------------------------------ MQTT brokers
+@pytest.fixture(params=["amqtt", "mosquitto"])
+def broker(request):
+    """A real broker on loopback (doorkit.broker), once per kind: amqtt always; mosquitto when
+    installed, and required (a failure, not a skip) when DOORKIT_REQUIRE_MOSQUITTO=1 (CI)."""
+    from doorkit.broker import Broker, available
+    if request.param not in available():
+        if os.environ.get("DOORKIT_REQUIRE_MOSQUITTO") == "1":
+            pytest.fail("DOORKIT_REQUIRE_MOSQUITTO=1 but mosquitto is not installed: apt-get install -y mosquitto")
+        pytest.skip("mosquitto not installed")
+    with Broker(request.param) as b:
+        yield b

@@ -7,9 +7,7 @@ import subprocess
 import sys
 import time
 
-import pytest
 
-from doorkit.broker import Broker, available
 from doorkit.fleet import Collector, FleetDB, Remote
 from doorkit.image import build_flash
 from doorkit.sim.vboard.supervisor import VirtualBoard
@@ -19,7 +17,6 @@ from lockctl.codes import (OP_CLOCK, OP_UNLOCK, LOG_BOOT, LOG_UNLOCK, LOG_COMMAN
 
 SECRET = bytes(range(32))
 DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
-KINDS = ["amqtt", "mosquitto"]
 
 
 def wait_for(pred, what, timeout=60.0, show=None):
@@ -31,13 +28,6 @@ def wait_for(pred, what, timeout=60.0, show=None):
         time.sleep(0.1)
     raise AssertionError("timed out waiting for " + what + ("" if show is None else ": %r" % (show(),)))
 
-
-@pytest.fixture(params=KINDS)
-def broker(request):
-    if request.param not in available():
-        pytest.skip("mosquitto not installed")
-    with Broker(request.param) as b:
-        yield b
 
 
 def board(tmp_path, broker, keepalive=10):

@@ -19,6 +19,7 @@ if os.environ.get("DOORKIT_REQUIRE_MOSQUITTO") == "1" and mosquitto_binary() is 
 
 @pytest.fixture(scope="module", params=KINDS)
 def broker(request):
+    """(module-wide: one broker of each kind for these tests)"""
     if request.param not in available():
         pytest.skip("mosquitto not installed")
     with Broker(request.param) as b:

@@ -40,7 +40,7 @@ LINK_ONLINE = const(7)
 
 TX = const(1000)  # the session's buffers: an event batch (893 bytes) and its topic go out in one
 RX = const(1150)  # packet; a command (at most 38 + 1024 + 32 bytes) and its topic come in in one
-WINDOW = const(4)  # event batches out and not yet acknowledged by the collector
+WINDOW = const(16)  # event batches out and not yet acknowledged by the collector (no RAM each: a resend reads the flash)
 RESEND_MS = const(30000)  # no ack for this long: send again from the cursor (the collector dedupes)
 STATE_MIN_MS = const(1000)  # at most one state message a second (a moving bolt changes it often)
 
