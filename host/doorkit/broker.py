@@ -70,7 +70,7 @@ class Broker:
             return [exe if os.path.exists(exe) else "amqtt", "-c", conf]
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write("listener %d %s\nallow_anonymous true\npersistence true\npersistence_location %s/\n"
+            f.write("listener %d %s\nallow_anonymous true\npersistence true\npersistence_location %s/\nset_tcp_nodelay true\n"
                     "autosave_interval 1\nmax_queued_messages 0\n"
                     % (self.port, self.host, self.dir))
         return [mosquitto_binary(), "-c", conf]

@@ -41,6 +41,15 @@ class FleetError(Exception):
     pass
 
 
+def _nodelay(client, userdata, sock):
+    """paho's socket without Nagle's delay: a command or an ack is one small packet, sent now."""
+    import socket
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+
+
 class FleetDB:
     """The collector's database: SQLite by path (the default: embedded, nothing to set up) or
     PostgreSQL by a postgresql:// URL (psycopg 3). Safe to use from several threads."""
@@ -181,6 +190,7 @@ class Collector:
         self.crash_before_ack = False  # (fault tests) die after the commit, before the ack
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True)
         self.c.on_connect = self._on_connect
+        self.c.on_socket_open = _nodelay
         self.c.on_disconnect = lambda *a: self.connected.clear()
         self.c.on_message = self._on_message
         self.c.reconnect_delay_set(0.2, 5)
@@ -277,6 +287,7 @@ class Remote:
         self.cv = threading.Condition()
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
         self.c.on_message = self._on_message
+        self.c.on_socket_open = _nodelay
         self.ready = threading.Event()
         self.c.on_subscribe = lambda *a: self.ready.set()
         try:
