@@ -183,3 +183,24 @@ def broker(request):
         pytest.skip("mosquitto not installed")
     with Broker(request.param) as b:
         yield b
+
+
+# ------------------------------------------------------------------ fleet databases
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fleet_db(request, tmp_path):
+    """doorkit.fleet.FleetDB, once per kind, empty: SQLite in a temporary file; PostgreSQL at
+    DOORKIT_PG_URL (CI starts a server and sets it, with DOORKIT_REQUIRE_PG=1: then a missing one is
+    a failure, not a skip)."""
+    from doorkit.fleet import FleetDB
+    if request.param == "sqlite":
+        db = FleetDB(str(tmp_path / "fleet.sqlite"))
+    else:
+        url = os.environ.get("DOORKIT_PG_URL")
+        if not url:
+            if os.environ.get("DOORKIT_REQUIRE_PG") == "1":
+                pytest.fail("DOORKIT_REQUIRE_PG=1 but DOORKIT_PG_URL is not set")
+            pytest.skip("no PostgreSQL (set DOORKIT_PG_URL=postgresql://...)")
+        db = FleetDB(url)
+        db.clear()
+    yield db
+    db.close()

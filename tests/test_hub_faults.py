@@ -1,4 +1,5 @@
-"""The upload's promise under faults, with real brokers (amqtt; mosquitto when installed): the
+"""The upload's promise under faults, with real brokers (amqtt; mosquitto when installed) and both
+databases (SQLite; PostgreSQL where DOORKIT_PG_URL points to one, as in CI): the
 firmware's hub (sim/netdoor.py: the App on a virtual door, the hub's task on real sockets) and the
 collector (doorkit.fleet) end with every record exactly once, no gap, no duplicate, after
   * a collector that dies between its database commit and its ack (the lock sends again),
@@ -10,7 +11,7 @@ import time
 
 import pytest
 
-from doorkit.fleet import Collector, FleetDB
+from doorkit.fleet import Collector
 from sim.netdoor import NetDoor
 
 
@@ -59,11 +60,11 @@ def exact(db, d):
     assert got == want
 
 
-def test_a_collector_dying_between_commit_and_ack_loses_and_duplicates_nothing(tmp_path, broker):
+def test_a_collector_dying_between_commit_and_ack_loses_and_duplicates_nothing(fleet_db, broker):
     d = NetDoor("front", broker.host, broker.port, keepalive=10)
     d.hub.resend_ms = 2000
     d.backlog(1500)
-    db = FleetDB(str(tmp_path / "fleet.sqlite"))
+    db = fleet_db
     first = Collector(db, {"front": d.secret}, broker.host, broker.port)
     first.crash_before_ack = True  # it stores, then dies before it acks
     first.start()
@@ -79,14 +80,13 @@ def test_a_collector_dying_between_commit_and_ack_loses_and_duplicates_nothing(t
         exact(db, d)
     finally:
         loop.stop()
-        db.close()
 
 
-def test_a_broker_restart_in_the_middle_of_a_backlog(tmp_path, broker):
+def test_a_broker_restart_in_the_middle_of_a_backlog(fleet_db, broker):
     d = NetDoor("front", broker.host, broker.port, keepalive=5)
     d.hub.resend_ms = 3000
     d.backlog(5000)
-    db = FleetDB(str(tmp_path / "fleet.sqlite"))
+    db = fleet_db
     col = Collector(db, {"front": d.secret}, broker.host, broker.port).start()
     loop = Loop(d)
     try:
@@ -99,12 +99,11 @@ def test_a_broker_restart_in_the_middle_of_a_backlog(tmp_path, broker):
     finally:
         col.stop()
         loop.stop()
-        db.close()
 
 
-def test_seven_days_offline_with_the_door_in_use(tmp_path, broker):
+def test_seven_days_offline_with_the_door_in_use(fleet_db, broker):
     d = NetDoor("front", broker.host, broker.port, keepalive=5)
-    db = FleetDB(str(tmp_path / "fleet.sqlite"))
+    db = fleet_db
     col = Collector(db, {"front": d.secret}, broker.host, broker.port).start()
     loop = Loop(d)
     try:
@@ -129,15 +128,14 @@ def test_seven_days_offline_with_the_door_in_use(tmp_path, broker):
     finally:
         col.stop()
         loop.stop()
-        db.close()
 
 
-def test_two_collectors_sharing_a_group_store_each_event_once(tmp_path, broker):
+def test_two_collectors_sharing_a_group_store_each_event_once(fleet_db, broker):
     if broker.kind == "amqtt":
         pytest.skip("amqtt 0.12 has no shared subscriptions (docs/network.md); mosquitto runs this")
     d = NetDoor("front", broker.host, broker.port, keepalive=10)
     d.backlog(3000)
-    db = FleetDB(str(tmp_path / "fleet.sqlite"))
+    db = fleet_db
     cols = [Collector(db, {"front": d.secret}, broker.host, broker.port, group="site").start() for _ in range(2)]
     loop = Loop(d)
     try:
@@ -149,4 +147,3 @@ def test_two_collectors_sharing_a_group_store_each_event_once(tmp_path, broker):
         for c in cols:
             c.stop()
         loop.stop()
-        db.close()

@@ -162,6 +162,14 @@ class FleetDB:
             row = cur.fetchone()
         return None if row is None else json.loads(row[0])
 
+    def clear(self):
+        """Delete every row (tests)."""
+        with self.lock:
+            cur = self.conn.cursor()
+            for t in ("events", "state", "results"):
+                cur.execute("DELETE FROM " + t)
+            self.conn.commit()
+
     def close(self):
         with self.lock:
             self.conn.close()
