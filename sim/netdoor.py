@@ -26,12 +26,13 @@ def door_secret(door_id):
 
 
 class NetDoor:
-    def __init__(self, door_id, host, port, keepalive=30, prefix=b"doorkit", seed=0, clock=1800000000, **kw):
+    def __init__(self, door_id, host, port, keepalive=30, prefix=b"doorkit", seed=0, clock=None, **kw):
+        """clock: the door's RTC at the start (Unix s; default: the host's time now)."""
         self.door_id = door_id
         self.secret = door_secret(door_id)
         self.host = host
         self.port = port
-        self.door = VirtualDoor(seed=seed, calibration="ends", clock=clock, door_id=door_id.encode(),
+        self.door = VirtualDoor(seed=seed, calibration="ends", clock=int(time.time()) if clock is None else clock, door_id=door_id.encode(),
                                 secret=self.secret, keep_records=False, **kw)
         self.hub = Hub(self.door.app, self.door.storage, door_id.encode(), self.secret, prefix, keepalive, "sim")
         self._stop = False

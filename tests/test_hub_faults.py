@@ -147,3 +147,61 @@ def test_two_collectors_sharing_a_group_store_each_event_once(fleet_db, broker):
         for c in cols:
             c.stop()
         loop.stop()
+
+
+def test_home_assistant_discovery_and_its_opt_in_command_bridge(fleet_db, broker):
+    import json
+    import paho.mqtt.client as paho
+    from lockctl.codes import LOG_UNLOCK, LOG_COMMAND, OP_UNLOCK, SRC_REMOTE
+    if fleet_db.pg:
+        pytest.skip("(the database plays no part here: SQLite only)")
+    d = NetDoor("front", broker.host, broker.port, keepalive=10)
+    seen = {}
+    c = paho.Client(paho.CallbackAPIVersion.VERSION2)
+    c.on_message = lambda cl, u, m: seen.__setitem__(m.topic, m.payload)
+    c.connect(broker.host, broker.port)
+    c.loop_start()
+    c.subscribe([("homeassistant/#", 1), ("doorkit/front/ha/#", 1), ("doorkit/front/result", 1)])
+    col = Collector(fleet_db, {"front": d.secret}, broker.host, broker.port, ha={"front": "Front door"},
+                    ha_commands={"front": lambda at_least=0: 1 + at_least})
+    col.names = {"front": {}}
+    col.start()
+    loop = Loop(d)
+    try:
+        wait_for(lambda: sum(t.startswith("homeassistant/") for t in seen) == 5, "the five discovery configs")
+        lock = json.loads(seen["homeassistant/lock/doorkit_front/lock/config"])
+        assert lock["state_topic"] == "doorkit/front/state" and lock["state_jammed"] == "jammed"
+        assert lock["availability_topic"] == "doorkit/front/online" and lock["device"]["name"] == "Front door"
+        for t in ("binary_sensor/doorkit_front/door", "sensor/doorkit_front/battery", "sensor/doorkit_front/error",
+                  "sensor/doorkit_front/last_user"):
+            assert "homeassistant/%s/config" % t in seen, sorted(seen)
+        wait_for(lambda: d.hub.status == 7, "the door online")
+        c.publish("doorkit/front/ha/set", b"UNLOCK", qos=1).wait_for_publish(10)
+        wait_for(lambda: any(r[4] == LOG_COMMAND and r[5][0] == OP_UNLOCK for r in d.log.records(1)),
+                 "Home Assistant's unlock, signed by the bridge, taken by the lock")
+        loop.call(lambda: d.door.advance(3000))  # (the door's virtual time: the motor runs)
+        assert any(r[4] == LOG_UNLOCK and r[5] == SRC_REMOTE for r in d.log.records(1))
+        # an unlock for a user: the last-user sensor names them
+        from doorkit.fleet import Remote
+        from lockctl.codes import OP_LOCK
+        n = [10]
+
+        def counter(at_least=0):
+            n[0] = max(n[0], at_least) + 1
+            return n[0]
+        rem = Remote("front", d.secret, counter, broker.host, broker.port)
+        try:
+            assert rem.send(OP_LOCK)["ok"]
+            loop.call(lambda: d.door.advance(3000))
+            assert rem.send(OP_UNLOCK, user=3)["ok"]
+            loop.call(lambda: d.door.advance(3000))
+        finally:
+            rem.close()
+        wait_for(lambda: seen.get("doorkit/front/ha/last_user") == b"user 3", "the last user")
+        c.publish("doorkit/front/ha/set", b"OPEN SESAME", qos=1).wait_for_publish(10)
+        wait_for(lambda: col.refused == 1, "a payload the bridge does not know refused")
+        assert col.bridged == 1
+    finally:
+        c.loop_stop()
+        col.stop()
+        loop.stop()

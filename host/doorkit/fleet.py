@@ -181,8 +181,14 @@ class Collector:
     group: an MQTT shared-subscription group for the events (several collectors, one broker)."""
 
     def __init__(self, db, doors, host="127.0.0.1", port=1883, prefix="doorkit", group=None, client_id=None,
-                 on_event=None):
+                 on_event=None, ha=None, ha_commands=None):
+        """ha: {door_id: name} to announce to Home Assistant (doorkit.homeassistant), or None;
+        ha_commands: {door_id: next_counter(at_least=0)} to bridge Home Assistant's LOCK/UNLOCK
+        on PREFIX/DOOR/ha/set into signed commands, or None (off)."""
         self.db = db
+        self.ha = ha
+        self.ha_commands = ha_commands or {}
+        self.names = {}  # door -> {user index: name} for the last-user sensor (set by the caller)
         self.doors = {d: bytes(s) for d, s in doors.items()}
         self.host = host
         self.port = port
@@ -193,6 +199,7 @@ class Collector:
         self.batches = 0
         self.duplicates = 0  # records received again (resends)
         self.refused = 0  # messages that did not verify, or of unknown doors
+        self.bridged = 0  # Home Assistant commands sent on as signed ones
         self.errors = []
         self.connected = threading.Event()
         self.crash_before_ack = False  # (fault tests) die after the commit, before the ack
@@ -228,8 +235,14 @@ class Collector:
             return
         p = self.prefix
         ev = "%s/+/events" % p
-        c.subscribe([("$share/%s/%s" % (self.group, ev) if self.group else ev, 1), ("%s/+/state" % p, 1),
-                     ("%s/+/online" % p, 1), ("%s/+/result" % p, 1)])
+        subs = [("$share/%s/%s" % (self.group, ev) if self.group else ev, 1), ("%s/+/state" % p, 1),
+                ("%s/+/online" % p, 1), ("%s/+/result" % p, 1)]
+        if self.ha_commands:
+            subs.append(("%s/+/ha/set" % p, 1))
+        c.subscribe(subs)
+        if self.ha is not None:
+            from doorkit import homeassistant
+            homeassistant.publish(c, self.ha, p)
         self.connected.set()
 
     def _on_message(self, c, userdata, m):
@@ -241,6 +254,8 @@ class Collector:
     def _handle(self, topic, payload):
         from lockctl.upload import read_events, ack, UploadError
         parts = topic.split("/")
+        if len(parts) == 4 and parts[0] == self.prefix and parts[2:] == ["ha", "set"]:
+            return self._ha_set(parts[1], payload)
         if len(parts) != 3 or parts[0] != self.prefix:
             return
         door, kind = parts[1], parts[2]
@@ -265,6 +280,8 @@ class Collector:
             if self.on_event is not None:
                 for r in new:
                     self.on_event(door, r)
+            if self.ha is not None:
+                self._last_user(door, new)
         elif kind == "state":
             try:
                 json.loads(payload)
@@ -280,6 +297,28 @@ class Collector:
             except (ValueError, KeyError, TypeError):
                 return
 
+
+
+    def _last_user(self, door, new):
+        from lockctl.codes import LOG_UNLOCK
+        for r in reversed(new):
+            if r[4] == LOG_UNLOCK and type(r[6]) is int:
+                who = self.names.get(door, {}).get(r[6], "user %d" % r[6])
+                self.c.publish("%s/%s/ha/last_user" % (self.prefix, door), who, qos=1, retain=True)
+                return
+
+    def _ha_set(self, door, payload):
+        """Home Assistant's LOCK / UNLOCK, bridged into a signed command (only when enabled)."""
+        from lockctl.codes import OP_LOCK, OP_UNLOCK
+        from lockctl.command import build
+        nxt = self.ha_commands.get(door)
+        op = {b"LOCK": OP_LOCK, b"UNLOCK": OP_UNLOCK}.get(bytes(payload).strip().upper())
+        if nxt is None or op is None or door not in self.doors:
+            self.refused += 1
+            return
+        msg = build(self.doors[door], door.encode(), nxt(), op, int(time.time()) + 60)
+        self.c.publish("%s/%s/cmd" % (self.prefix, door), msg, qos=1, retain=False)
+        self.bridged += 1
 
 
 class Remote:

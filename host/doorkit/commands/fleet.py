@@ -12,13 +12,16 @@ EPILOG = """examples:
   doorkit fleet serve --doors doors/ --broker embedded             (amqtt on 127.0.0.1:1883)
   doorkit fleet serve --doors doors/ --db postgresql://fleet@db/fleet --group site-a   (one of several)
   doorkit fleet serve --doors doors/ --notify ./tell-owner.sh      (run for each unlock)
+  doorkit fleet serve --doors doors/ --ha                          (Home Assistant discovery)
 
 --doors is a door directory or a directory of them (their secrets check and sign what goes over
 the broker). Each batch a lock sends is stored in one transaction and acknowledged to the lock
 only after the commit; duplicates are impossible (the key is door + sequence number). Collectors
 sharing --group and a database split the doors' events between them. It runs until Ctrl-C.
 --notify CMD runs CMD for each new UNLOCK with DOORKIT_DOOR, DOORKIT_USER (code), DOORKIT_NAME,
-DOORKIT_SOURCE and DOORKIT_TIME in its environment (docs/network.md).
+DOORKIT_SOURCE and DOORKIT_TIME in its environment (docs/network.md). --ha announces each door to
+Home Assistant (MQTT discovery: lock, door, battery, error, last user); --ha-commands also lets
+Home Assistant's lock/unlock through (signed here): only with a broker ACL on PREFIX/+/ha/set.
 
 """ + EXIT_HELP
 
@@ -34,6 +37,9 @@ def register(p):
     s.add_argument("--prefix", default="doorkit", help="the topic prefix (default doorkit)")
     s.add_argument("--group", help="a shared-subscription group: several collectors, each event stored once")
     s.add_argument("--notify", metavar="CMD", help="run CMD for each new unlock")
+    s.add_argument("--ha", action="store_true", help="Home Assistant MQTT discovery for every door")
+    s.add_argument("--ha-commands", action="store_true",
+                   help="(with --ha) bridge Home Assistant's lock/unlock into signed commands")
     s.add_argument("--for", dest="duration", type=float, metavar="S", help="stop after S seconds (tests, demos)")
 
 
@@ -89,6 +95,19 @@ def _notifier(cmd, doors):
     return on_event
 
 
+def _user_names(doors):
+    """{door: {user index: "CODE (Name)"}} from the door directories' key books."""
+    from doorkit.provision import load_keys
+    out = {}
+    for d, door in doors.items():
+        try:
+            keys = load_keys(door)
+        except UserError:
+            continue
+        out[d] = {i: "%s (%s)" % (c, keys.users.get(c, {}).get("name", "")) for i, c in keys.book.names().items()}
+    return out
+
+
 def run(args):
     if args.action != "serve":
         raise UserError(EXIT_USAGE, "give an action: serve (see doorkit fleet --help)")
@@ -108,9 +127,19 @@ def run(args):
         db = FleetDB(args.db)
     except FleetError as e:
         raise UserError(EXIT_DATA, str(e))
+    if args.ha_commands and not args.ha:
+        raise UserError(EXIT_USAGE, "--ha-commands goes with --ha")
+    ha = {d: door.name for d, door in doors.items()} if args.ha else None
+    hac = None
+    if args.ha_commands:
+        from doorkit.provision import next_command_counter
+        hac = {d: (lambda at_least=0, p=door.path: next_command_counter(p, at_least)) for d, door in doors.items()}
     try:
         col = Collector(db, {d: door.secret for d, door in doors.items()}, host, port, args.prefix, args.group,
-                        on_event=_notifier(args.notify, doors) if args.notify else None).start()
+                        on_event=_notifier(args.notify, doors) if args.notify else None, ha=ha, ha_commands=hac)
+        if args.ha:
+            col.names = _user_names(doors)
+        col.start()
     except FleetError as e:
         raise UserError(EXIT_BOARD, str(e))
     print("doorkit fleet: collecting %d door(s) from %s:%d into %s%s" % (
