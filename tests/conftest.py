@@ -204,3 +204,16 @@ def fleet_db(request, tmp_path):
         db.clear()
     yield db
     db.close()
+
+
+def wait_for(pred, what, timeout=120, show=None):
+    """Poll pred() until it is true, -> its value (a bounded wait, not a measurement); an
+    AssertionError naming `what` (and show()) when it never is."""
+    import time
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting for %s%s" % (what, "" if show is None else ": %r" % (show(),)))

@@ -11,6 +11,7 @@ import pytest
 
 from doorkit.broker import Broker
 from doorkit.sim.vboard.supervisor import VirtualBoard
+from conftest import wait_for
 
 DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
 
@@ -29,15 +30,6 @@ def broker():
     with Broker("amqtt") as b:
         yield b
 
-
-def wait_for(pred, what, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def test_an_operators_day(tmp_path, broker):

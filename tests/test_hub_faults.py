@@ -7,12 +7,12 @@ collector (doorkit.fleet) end with every record exactly once, no gap, no duplica
   * 7 days offline with the door in use, then the link back."""
 import asyncio
 import threading
-import time
 
 import pytest
 
 from doorkit.fleet import Collector
 from sim.netdoor import NetDoor
+from conftest import wait_for
 
 
 
@@ -42,14 +42,6 @@ class Loop:
         self.door.stop()
         self.t.join(30)
 
-
-def wait_for(pred, what, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what)
 
 
 def exact(db, d):

@@ -14,19 +14,10 @@ from doorkit.sim.vboard.supervisor import VirtualBoard
 from doorkit.vboard_client import Control
 from lockctl.codes import (OP_CLOCK, OP_UNLOCK, LOG_BOOT, LOG_UNLOCK, LOG_COMMAND, LOG_LINK, LOG_CALIBRATED,
                            SRC_BUTTON, SRC_REMOTE)
+from conftest import wait_for
 
 SECRET = bytes(range(32))
 DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
-
-
-def wait_for(pred, what, timeout=60.0, show=None):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for " + what + ("" if show is None else ": %r" % (show(),)))
 
 
 

@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import fakefw  # noqa: E402
 
 from doorkit.vboard_client import Control  # noqa: E402
+from conftest import wait_for
 
 BIN = os.path.dirname(sys.executable)
 DOORKIT = os.path.join(BIN, "doorkit")
@@ -27,16 +28,6 @@ def dk(*args, check=True, timeout=180):
         raise AssertionError("doorkit %s -> %d\n%s%s" % (" ".join(map(str, args)), p.returncode, p.stdout, p.stderr))
     return p
 
-
-def wait_for(pred, what, timeout=60, show=None):
-    """Poll pred() until it is true (a bounded wait, not a measurement)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting for %s%s" % (what, "" if show is None else ": %s" % (show(),)))
 
 
 @pytest.fixture
