@@ -272,3 +272,37 @@ def test_a_broken_shim_does_not_open_the_host_filesystem(tmp_path, monkeypatch):
         assert not (shims / "leak.txt").exists()
     finally:
         vb.stop()
+
+
+def test_cli_starts_several_boards_on_consecutive_ports():
+    base = free_port()
+    while True:  # six free ports in a row from base (three boards)
+        try:
+            socks = []
+            for k in range(6):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + k))
+                socks.append(s)
+            break
+        except OSError:
+            base = free_port()
+        finally:
+            for s in socks:
+                s.close()
+    p = subprocess.Popen([exe("doorkit"), "vboard", "--listen", "127.0.0.1:%d" % base, "--count", "3", "-q"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        lines = [p.stdout.readline() for _ in range(3)]
+        for k, line in enumerate(lines):
+            assert line.startswith("vboard: [%d] serial socket://127.0.0.1:%d  control 127.0.0.1:%d" % (
+                k, base + 2 * k, base + 2 * k + 1)), lines
+        for k in range(3):
+            out = subprocess.run([exe("mpremote"), "connect", "socket://127.0.0.1:%d" % (base + 2 * k), "exec",
+                                  "print(40 + %d)" % k], capture_output=True, text=True, timeout=60,
+                                 stdin=subprocess.DEVNULL)
+            assert out.stdout.strip() == str(40 + k), out
+        assert Control("127.0.0.1:%d" % (base + 5)).status()["state"] in ("running", "rebooting")
+    finally:
+        p.terminate()
+        p.wait(30)
+    one_line_error(run_doorkit("vboard", "--count", "2", "--image", "a.img"), 2, "one image per board")

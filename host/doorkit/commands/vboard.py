@@ -11,6 +11,8 @@ EPILOG = """examples:
   doorkit vboard --listen 127.0.0.1:8266 --image flash.img     boot the firmware of a flash image
   doorkit vboard --listen 127.0.0.1:8266 --factory front.bin   a fresh board flashed with a factory image
   doorkit vboard --listen 127.0.0.1:8266                         a blank board: MicroPython, empty filesystem
+  doorkit vboard --listen 127.0.0.1:9000 --image a.img --image b.img    two boards: serial 9000 and 9002
+  doorkit vboard --listen 127.0.0.1:9000 --count 20               twenty blank boards (9000, 9002, ...)
   mpremote connect socket://127.0.0.1:8266 exec "print(1)"       (in another terminal)
   doorkit vboard tap mifare            a card on the reader for 1 s (mifare ntag uid10 suica phone unknown)
   doorkit vboard door open             door open|close;  button [--ms 150];  turn lock|unlock|DEG
@@ -22,7 +24,9 @@ EPILOG = """examples:
 
 The board's flash is --image FILE, used in place (make one with doorkit image --format raw); without
 it a fresh erased flash of --flash size with doorkit's partition table. The control channel listens
-on --control (default: the --listen port + 1); the world commands take --control too.
+on --control (default: the --listen port + 1); the world commands take --control too. Several
+boards (--image more than once, or --count N) listen on consecutive pairs of ports from --listen:
+board k's serial line on PORT + 2k, its control channel on PORT + 2k + 1.
 
 """ + EXIT_HELP
 
@@ -35,7 +39,9 @@ def register(p):
     p.epilog = EPILOG
     p.add_argument("--listen", default="127.0.0.1:8266", metavar="HOST:PORT",
                    help="the board's serial line for mpremote (default 127.0.0.1:8266)")
-    p.add_argument("--image", metavar="FILE", help="flash image to run, used in place (doorkit image --format raw)")
+    p.add_argument("--image", metavar="FILE", action="append",
+                   help="flash image to run, used in place (doorkit image --format raw); once per board")
+    p.add_argument("--count", type=int, metavar="N", help="run N boards (blank ones without --image)")
     p.add_argument("--factory", metavar="FILE", help="write this factory image (doorkit image) at 0x1000 first, "
                                                      "into --image or a fresh flash")
     p.add_argument("--flash", choices=("4M", "8M"), default="4M", help="flash size of a fresh board (default 4M)")
@@ -136,18 +142,41 @@ def run(args):
         control = parse_addr(args.control) if args.control else None
     except ValueError as e:
         raise UserError(EXIT_USAGE, str(e))
-    log = (lambda m: None) if args.quiet else (lambda m: print("vboard: " + m, file=sys.stderr, flush=True))
-    try:
-        vb = VirtualBoard(args.image, args.flash, listen, control, seed=args.seed, log=log, factory=args.factory).start()
-    except BoardError as e:
-        msg = str(e)
-        raise UserError(EXIT_DATA if msg.startswith("image") else EXIT_BOARD, msg)
-    print("vboard: serial socket://%s:%d  control %s:%d  flash %s (%s)" % (
-        vb.listen_addr + vb.control_addr + (vb.image if args.image else "in a temporary file", vb.plan)), flush=True)
+    images = args.image or [None]
+    n = args.count if args.count is not None else len(images)
+    if not 1 <= n <= 200:
+        raise UserError(EXIT_USAGE, "--count is 1..200")
+    if args.image and n != len(images):
+        raise UserError(EXIT_USAGE, "--count %d with %d --image: give one image per board, or no --image" % (
+            n, len(images)))
+    if n > 1 and (control is not None or args.factory is not None):
+        raise UserError(EXIT_USAGE, "--control and --factory are for one board (several take PORT+2k, PORT+2k+1)")
+    if n > 1 and listen[1] == 0:
+        raise UserError(EXIT_USAGE, "several boards need a --listen port (they take consecutive pairs from it)")
+    boards = []
+    for k in range(n):
+        img = images[k] if args.image else None
+        where = listen if n == 1 else (listen[0], listen[1] + 2 * k)
+        tag = "" if n == 1 else "[%d] " % k
+        log = (lambda m: None) if args.quiet else (lambda m, t=tag: print("vboard: " + t + m, file=sys.stderr,
+                                                                             flush=True))
+        try:
+            vb = VirtualBoard(img, args.flash, where, control if n == 1 else None, seed=args.seed + k, log=log,
+                              factory=args.factory).start()
+        except BoardError as e:
+            for b in boards:
+                b.stop()
+            msg = str(e)
+            raise UserError(EXIT_DATA if msg.startswith("image") else EXIT_BOARD, "%s%s" % (tag, msg))
+        boards.append(vb)
+        print("vboard: %sserial socket://%s:%d  control %s:%d  flash %s (%s)" % ((tag,) + vb.listen_addr + vb.control_addr + (
+            vb.image if img else "in a temporary file", vb.plan)), flush=True)
+    vb = boards[0]
     try:
         while True:
             time.sleep(0.5)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     finally:
-        vb.stop()
+        for b in boards:
+            b.stop()
