@@ -17,19 +17,34 @@ def main():
     fl = storage()
     use(fl)  # the maintenance API (lockshell.service) serves the same open storage after Ctrl-C
     hub, cfg = _hub(fl)  # (before the App: the link's buffers while the heap is in one piece)
-    phones = (fl.keys, fl.keys.door_id) if fl is not None and hasattr(fl.keys, "door_id") else None
-    b = board.make_board(machine, 0, phones=phones, keypad=True, battery=True)
-    app = App(b, JsonStore("/lock.json"), None, flash=fl, clock=RtcClock(machine.RTC()))
+    try:
+        b, app = _lock(fl)
+    except MemoryError:
+        if hub is None:
+            raise
+        hub = cfg = None  # the link is the least of the board's jobs: the lock runs without it
+        import gc
+        gc.collect()
+        print("doorkit: no memory for the hub link")
+        b, app = _lock(fl)
     lock = run(app, time.ticks_ms, time.ticks_diff, asyncio.sleep_ms)
     if hub is not None:
         from lockshell.net import hub_task
         hub.app = app
         lock = _both(lock, hub_task(hub, cfg))
+    import gc
+    gc.collect()
     try:
         asyncio.run(lock)
     except KeyboardInterrupt:  # Ctrl-C from the host: never leave the motor driven
         b.motor.brake()
         b.motor.coast()
+
+
+def _lock(fl):
+    phones = (fl.keys, fl.keys.door_id) if fl is not None and hasattr(fl.keys, "door_id") else None
+    b = board.make_board(machine, 0, phones=phones, keypad=True, battery=True)
+    return b, App(b, JsonStore("/lock.json"), None, flash=fl, clock=RtcClock(machine.RTC()))
 
 
 def _hub(fl):

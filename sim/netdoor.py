@@ -58,11 +58,16 @@ class NetDoor:
         return await asyncio.open_connection(self.host, self.port)
 
     async def run(self):
-        """The hub's task until stop()."""
+        """The hub's task until stop(); meanwhile the door's virtual time follows the real time
+        (its App polls, so an install commits, a motor reaches its end) in 50 ms steps."""
         clock = Clock(lambda: int(time.monotonic() * 1000), lambda a, b: a - b)
         task = asyncio.ensure_future(run_hub(self.hub, self._connect, clock, self._rand.random, self._sleep_ms))
+        last = time.monotonic()
         while not self._stop:
             await asyncio.sleep(0.05)
+            now = time.monotonic()
+            self.door.advance(int((now - last) * 1000))
+            last = now
         task.cancel()
         try:
             await task

@@ -197,3 +197,41 @@ def test_home_assistant_discovery_and_its_opt_in_command_bridge(fleet_db, broker
         c.loop_stop()
         col.stop()
         loop.stop()
+
+
+def test_a_key_list_pushed_over_the_broker_in_signed_pieces(fleet_db, broker, tmp_path):
+    """doorkit.provision.push through doorkit.fleet.MqttLink: the bundle as OP_BUNDLE pieces, the
+    install done when the door's state shows the version; then a delta the same way."""
+    from doorkit import provision as P
+    from doorkit.fleet import MqttLink, Remote
+    from doorkit.provision import push
+    from lockctl.codes import KIND_ISO14443A
+    if fleet_db.pg:
+        pytest.skip("(the database plays no part here: SQLite only)")
+    d = NetDoor("front", broker.host, broker.port, keepalive=10)
+    path = tmp_path / "front"
+    P.create_door(path, "front", secret=d.secret)
+    door, keys = P.open_keys(path)
+    keys.add_user("E1", "Aiko")
+    for i in range(150):  # 150 cards: a bundle of a few pieces
+        keys.add_credential("E1", "iso14443a", "04%06X" % i)
+    P.save_keys(door, keys)
+    loop = Loop(d)
+    rem = None
+    try:
+        wait_for(lambda: d.hub.status == 7, "the door online")
+        rem = Remote("front", d.secret, lambda at_least=0: P.next_command_counter(str(path), at_least),
+                     broker.host, broker.port)
+        version, kind, count = push.push(str(path), "broker", link=MqttLink(rem))
+        assert (version, kind, count) == (1, "full", 150)
+        keys_on_door = d.door.storage.keys
+        assert keys_on_door.version == 1 and keys_on_door.check(KIND_ISO14443A, "04000005", None)[0] is not None
+        door, keys = P.open_keys(path)
+        keys.remove_credential("iso14443a", "04000005")
+        P.save_keys(door, keys)
+        assert push.push(str(path), "broker", link=MqttLink(rem)) == (2, "delta", 149)
+        assert d.door.storage.keys.check(KIND_ISO14443A, "04000005", None)[0] is None
+    finally:
+        if rem is not None:
+            rem.close()
+        loop.stop()

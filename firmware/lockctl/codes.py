@@ -158,7 +158,8 @@ R_USE_TALLY = const(38)  # a counted credential, but its use could not be record
 R_REPLAY = const(39)  # its counter is not above the last accepted one
 R_DUPLICATE = const(40)  # the last accepted command again (a QoS 1 redelivery): acted on once only
 R_RETAINED = const(41)  # it came as a retained MQTT message (it would fire again on every reconnect)
-R_LAST = const(41)
+R_NO_MEMORY = const(42)  # a bundle: no room on the heap for the installer now (nothing changed)
+R_LAST = const(42)
 
 # --- signed remote commands (lockctl/command.py; COMMAND / COMMAND_REFUSED arg) -----------------
 OP_LOCK = const(1)

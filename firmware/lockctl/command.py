@@ -42,14 +42,16 @@ _FMT = "<4s16sIIIBBHH"
 
 class CommandError(Exception):
     """.reason: R_*; .counter, .op: the command's when it could be read (else 0); .user: its user
-    (None, or when the MAC did not verify)."""
+    (None, or when the MAC did not verify); .verified: the door's secret signed it (the refusal
+    came after the MAC check)."""
 
-    def __init__(self, reason, msg, counter=0, op=0, user=None):
+    def __init__(self, reason, msg, counter=0, op=0, user=None, verified=False):
         super().__init__(msg)
         self.reason = reason
         self.counter = counter
         self.op = op
         self.user = user
+        self.verified = verified
 
 
 class Command:
@@ -84,10 +86,13 @@ def build(secret, door_id, counter, op, expiry, args=b"", user=None, not_before=
 class Gate:
     """The lock's side. counter: the last accepted counter (persisted; 0 for none)."""
 
-    def __init__(self, secret, door_id, counter=0):
+    def __init__(self, secret, door_id, counter=0, mac4=None):
+        """counter, mac4: the last accepted command's counter and the first 4 bytes of its MAC as
+        a u32 (both persisted by the caller: a redelivery after a reboot is still a duplicate)."""
         self.secret = secret
         self.door = door_field(door_id)
         self.counter = counter
+        self.mac4 = mac4
         self._mac = None  # the last accepted command's MAC (a duplicate matches it)
 
     def check(self, buf, now, retained=False):
@@ -110,23 +115,31 @@ class Gate:
         if not equal(mac, bytes(mv[n - MAC:])):
             raise CommandError(R_BAD_SIGNATURE, "command signature does not verify", counter, op)
         user = None if user == NOBODY else user
-        if counter == self.counter and self._mac is not None and equal(mac, self._mac):
-            raise CommandError(R_DUPLICATE, "the last command again (acted on once)", counter, op, user)
+        if counter == self.counter and (equal(mac, self._mac) if self._mac is not None else
+                                        self.mac4 is not None and mac4(mac) == self.mac4):
+            raise CommandError(R_DUPLICATE, "the last command again (acted on once)", counter, op, user, True)
         if counter <= self.counter:
-            raise CommandError(R_REPLAY, "counter %d is not above %d" % (counter, self.counter), counter, op, user)
+            raise CommandError(R_REPLAY, "counter %d is not above %d" % (counter, self.counter), counter, op, user,
+                               True)
         if not 0 < op <= OP_LAST:
-            raise CommandError(R_FORMAT, "command op %d" % op, counter, op, user)
+            raise CommandError(R_FORMAT, "command op %d" % op, counter, op, user, True)
         if now is None:
             if op != OP_CLOCK:
                 raise CommandError(R_CLOCK_UNSET, "the lock's clock is unset: cannot check the expiry", counter,
-                                   op, user)
+                                   op, user, True)
         elif now > exp:
-            raise CommandError(R_EXPIRED, "command expired", counter, op, user)
+            raise CommandError(R_EXPIRED, "command expired", counter, op, user, True)
         elif now < nb:
-            raise CommandError(R_NOT_YET, "command not valid yet", counter, op, user)
+            raise CommandError(R_NOT_YET, "command not valid yet", counter, op, user, True)
         return Command(op, counter, nb, exp, user, bytes(mv[HEAD:HEAD + al]), mac)
 
     def accepted(self, cmd):
-        """The caller has persisted cmd.counter: it is the last one now."""
+        """The caller has persisted mac4(cmd.mac), then cmd.counter: it is the last one now."""
         self.counter = cmd.counter
         self._mac = cmd.mac
+        self.mac4 = mac4(cmd.mac)
+
+
+def mac4(mac):
+    """The first 4 bytes of a MAC as a u32 (what the lock keeps on flash of its last command)."""
+    return mac[0] | mac[1] << 8 | mac[2] << 16 | mac[3] << 24

@@ -115,11 +115,15 @@ def encode_slot(buf, rec, t, wall, mv18=None):
         form = W_CRED
         n = 0
         if kind != KIND_PIN:  # a PIN is never stored
+            text = who[1]
+            cut = type(text) is str and text.endswith("...")  # a prefix as decode_slot gives it back
             try:
-                ident = binascii.unhexlify(who[1])
+                ident = binascii.unhexlify(text[:-3] if cut else text)
             except (TypeError, ValueError):
                 raise ValueError("credential ident must be hex")
             n = len(ident)
+            if cut:
+                form = W_CRED_PREFIX
             if n > _PEND - i:
                 n = _PEND - i
                 form = W_CRED_PREFIX

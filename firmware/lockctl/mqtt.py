@@ -101,8 +101,8 @@ class Session:
         self.keepalive_ms = keepalive * 1000
         self.will = will
         self.clean = clean
-        self.user = user
-        self.password = password
+        self.user = _b(user) if user is not None else None  # (bytes: a length is of the UTF-8)
+        self.password = _b(password) if password is not None else None
         self._tx = bytearray(tx)
         self._txv = memoryview(self._tx)
         self._rx = bytearray(rx)

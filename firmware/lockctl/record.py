@@ -26,7 +26,7 @@ REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "
                 "cancelled", "no-app", "bad-answer", "unknown-phone", "bad-mac", "no-answer", "door-sensor",
                 "clock-unset", "not-yet", "expired", "off-schedule", "used-up", "disabled", "pin-lockout",
                 "bad-signature", "wrong-door", "old-version", "base-mismatch", "corrupt", "no-room", "format",
-                "battery", "store", "use-tally", "replay", "duplicate", "retained")
+                "battery", "store", "use-tally", "replay", "duplicate", "retained", "no-memory")
 FAULT_NAMES = ("?", "core", "action", "poll", "store")
 STORE_NAMES = ("?", "keys", "log", "fs")  # STORE_*
 

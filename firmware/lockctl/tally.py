@@ -25,6 +25,7 @@ T_USES = const(4)  # id = credential key (6 bytes): uses counted
 T_SEQ_FLOOR = const(5)  # id b"": event log, every sequence number issued so far is below it
 T_KEYS_VERSION = const(6)  # reserved (key store)
 T_CMD_COUNTER = const(7)  # id b"": the last signed remote command accepted (lockctl/command.py)
+T_CMD_MAC = const(8)  # id b"": the first 4 bytes of that command's MAC (a redelivery after a reboot)
 
 ENTRIES = const(340)  # per block: (4096 - 16) / 12; also the bound on live keys
 ID_LEN = const(6)

@@ -20,7 +20,7 @@ from lockctl import config as _config
 from lockctl.core import LockCore, LockError
 from lockctl.codes import (A_DRIVE, A_STOP, A_LOG, A_INDICATE, A_SAVE, EV_TIMER, EV_DOOR, EV_BUTTON, EV_CLOCK,
                            JAMMED, IND_CLEAR, LOG_BOOT, LOG_FAULT, LOG_CLOCK_SET, LOG_BUNDLE, LOG_BUNDLE_REFUSED,
-                           LOG_STORE_FAULT, F_CORE, F_ACTION, F_POLL, F_STORE, R_CORRUPT)
+                           LOG_STORE_FAULT, F_CORE, F_ACTION, F_POLL, F_STORE, R_CORRUPT, R_NO_MEMORY)
 from lockshell.ports import DoorPort, ButtonPort, PositionPort, StallPort, ReaderPort
 from lockshell.signals import Signals
 
@@ -151,6 +151,9 @@ class App:
             self._bundle = self.keys.begin(header)
         except BundleError as e:
             return self._bundle_refused(now_ms, e.reason)
+        except MemoryError as e:  # no room for the installer's buffers now: nothing changed
+            self.last_fault = e
+            return self._bundle_refused(now_ms, R_NO_MEMORY)
         except Exception as e:  # a flash that cannot be written: the installed version stays
             self.last_fault = e
             return self._bundle_refused(now_ms, R_CORRUPT)
@@ -485,8 +488,11 @@ class App:
         return d
 
     def next_input_deadline(self):
-        """The inputs' and the core's part of next_deadline(): a core timer or a port's deadline."""
+        """The inputs' and the core's part of next_deadline(): a core timer or a port's deadline;
+        while a bundle is being installed, the next poll (each takes one step of it)."""
         d = self.core.next_deadline()
+        if self._bundle is not None and self.bundle_busy():
+            d = self._now if d is None or self._now < d else d
         for p in self.ports:
             pd = p.next_deadline()
             if pd is not None:

@@ -20,9 +20,9 @@ import json
 from micropython import const
 
 from lockctl import mqtt as M
-from lockctl.command import Gate, CommandError
+from lockctl.command import Gate, CommandError, mac4
 from lockctl.upload import Batcher, read_ack, UploadError, MAX_BATCH
-from lockctl.tally import T_CMD_COUNTER
+from lockctl.tally import T_CMD_COUNTER, T_CMD_MAC
 from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES
 from lockctl.codes import (EV_REMOTE, EV_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED, LOG_LINK, OP_LOCK, OP_UNLOCK,
                            OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE, OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT, R_REPLAY,
@@ -66,8 +66,9 @@ class Hub:
         self.t_result = base + b"/result"
         self.session = M.Session(b"doorkit-" + bytes(door_id), keepalive, will=(self.t_online, b"offline", 1, True),
                                  clean=True, user=user, password=password, tx=TX, rx=RX)
-        counter = self.tally.get(T_CMD_COUNTER) if self.tally is not None else 0
-        self.gate = Gate(secret, door_id, counter)
+        t = self.tally
+        self.gate = Gate(secret, door_id, t.get(T_CMD_COUNTER) if t is not None else 0,
+                         t.get(T_CMD_MAC, b"", None) if t is not None else None)
         self.batch = Batcher(secret, door_id, batch)
         self.status = LINK_OFF
         self.resend_ms = RESEND_MS
@@ -75,6 +76,8 @@ class Hub:
         self.acked = 0  # collector acks taken
         self.refused = 0  # commands refused
         self.last_error = None  # an unexpected exception the task caught (then it reconnected)
+        self.unsendable = 0  # records the event batch could not encode (left out of their span)
+        self._quiet_until = None  # (now) refusals of unverified messages are logged at most once a minute
         self._out = []
         self.send = None  # fn(view): write a packet now (the task's stream writer); None: keep for take()
         self._sent = 0  # highest seq sent on this connection
@@ -227,8 +230,11 @@ class Hub:
             b = self.batch
             b.clear(self._sent + 1)
             for r in log.records(self._sent + 1):
-                if not b.add(r):
-                    break
+                try:
+                    if not b.add(r):
+                        break
+                except ValueError:  # a record the batch cannot carry: counted, never a stuck upload
+                    self.unsendable += 1
             if not b.n:  # nothing left on flash up to top (torn, or dropped by a full ring): say so
                 b.last = top
             self._send(self.session.publish(self.t_events, b.message(), 1, False, now))
@@ -253,6 +259,7 @@ class Hub:
                 "door": ("open" if core.door_open else "closed") if core is not None and core.door_known else "unknown",
                 "battery": BATTERY_NAMES[core.battery] if core is not None else "?",
                 "error": err, "firmware": self.version, "keys": getattr(self.fl.keys, "version", 0),
+                "credentials": len(self.fl.keys),
                 "link": LINK_NAMES[self.status], "pending": self.pending()}
 
     def _publish_state(self, now, force):
@@ -275,18 +282,29 @@ class Hub:
                 return  # a redelivery: the result again, nothing done again
             self._refused(now, e)
             return
-        if self.tally is not None:
-            self.tally.set(T_CMD_COUNTER, b"", cmd.counter)  # durable before anything is done
+        if self.tally is not None:  # durable before anything is done (the MAC first: a cut between the
+            self.tally.set(T_CMD_MAC, b"", mac4(cmd.mac))  # two leaves the old counter, nothing acted)
+            self.tally.set(T_CMD_COUNTER, b"", cmd.counter)
         self.gate.accepted(cmd)
         reason = self._act(cmd, now)
         if reason:
             self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (reason, cmd.op), cmd.user)
         else:
             self.app.note(self.app.now_ms(), LOG_COMMAND, (cmd.op, cmd.counter), cmd.user)
-        self._result(now, cmd.counter, cmd.op, reason)
+        self._last_result = (cmd.counter, self._result(now, cmd.counter, cmd.op, reason))
 
     def _refused(self, now, e):
         self.refused += 1
+        if not e.verified:
+            # a message nobody signed (forged, foreign, junk, retained): logged at most once a minute
+            # (a flood must not fill the flash log), answered without a counter (it proves nothing)
+            q = self._quiet_until
+            if q is None or now - q >= 0:
+                self._quiet_until = now + 60000
+                self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (e.reason, e.op if 0 < e.op < len(OP_NAMES) else 0),
+                              None)
+            self._result(now, 0, e.op, e.reason)
+            return
         self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (e.reason, e.op if 0 < e.op < len(OP_NAMES) else 0), e.user)
         self._result(now, e.counter, e.op, e.reason)
 
@@ -296,8 +314,8 @@ class Hub:
         if reason == R_REPLAY:
             d["last"] = self.gate.counter  # the sender's counter is behind: where to go on from
         msg = json.dumps(d).encode()
-        self._last_result = (counter, msg)
         self._send(self.session.publish(self.t_result, msg, 1, False, now))
+        return msg
 
     def _act(self, cmd, now):
         """Carry out an accepted command: -> 0, or the reason it could not be (R_*)."""
@@ -344,7 +362,11 @@ class Hub:
             if len(data) < HEADER or total < HEADER:
                 return R_FORMAT
             self._bundle = None
+            app.last_fault = None
             if not app.bundle_begin(t, data[:HEADER]):
+                if app.last_fault is not None:  # not the bundle's fault: say what on the console
+                    from lockshell.app import report_fault
+                    report_fault(app.last_fault)
                 return app.bundle_result[1]
             self._bundle = [total, HEADER]
             data = data[HEADER:]
@@ -422,13 +444,17 @@ async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
             rounds -= 1
         try:
             reader, writer = await open_connection()
-        except OSError:
+        except Exception as e:  # OSError: unreachable; MemoryError and the like: reported, tried again later
+            if not isinstance(e, OSError):
+                hub.last_error = e
+                from lockshell.app import report_fault
+                report_fault(e)
             hub.lost(clock.now(), LINK_UNREACHABLE)
             await sleep_ms(back.next())
             continue
         began = clock.now()
         link = _Link(hub, reader, writer, clock)
-        asyncio.create_task(link.pump())
+        reading = asyncio.create_task(link.pump())
         await link.serve(sleep_ms)
         hub.send = None
         try:
@@ -440,11 +466,21 @@ async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
         while not link.pumped and waited < 5000:  # the reader sees its socket closed
             await sleep_ms(20)
             waited += 20
+        if not link.pumped:  # (it did not: it must not read into the next connection's buffer)
+            reading.cancel()
         now = clock.now()
         hub.lost(now, link.status)
         if now - began >= STABLE_MS:
             back.reset()
         await sleep_ms(back.next())
+
+
+def _wait_ms(aw, ms):
+    import asyncio
+    w = getattr(asyncio, "wait_for_ms", None)  # MicroPython
+    if w is not None:
+        return w(aw, ms)
+    return asyncio.wait_for(aw, ms / 1000)  # CPython (the simulator, the tests)
 
 
 class _Link:
@@ -471,7 +507,14 @@ class _Link:
         self.done = True
 
     async def _flush(self):
-        await self.writer.drain()
+        # a peer gone without a word (an access point switched off) never drains a full send
+        # buffer: bounded by the keepalive, as the silence is
+        try:
+            await _wait_ms(self.writer.drain(), self.hub.session.keepalive_ms * 3 // 2)
+        except Exception as e:
+            if type(e).__name__ in ("TimeoutError", "CancelledError") and not self.done:
+                raise OSError(110)  # ETIMEDOUT
+            raise
 
     async def pump(self):
         hub = self.hub

@@ -337,12 +337,14 @@ class Remote:
         self.c.on_socket_open = _nodelay
         self.ready = threading.Event()
         self.c.on_subscribe = lambda *a: self.ready.set()
+        self.states = 0  # state messages seen
+        self.last_state = None
         try:
             self.c.connect(host, port, 30)
         except OSError as e:
             raise FleetError("no MQTT broker at %s:%d (%s)" % (host, port, e.strerror or e))
         self.c.loop_start()
-        self.c.subscribe("%s/%s/result" % (prefix, door_id), 1)
+        self.c.subscribe([("%s/%s/result" % (prefix, door_id), 1), ("%s/%s/state" % (prefix, door_id), 1)])
         if not self.ready.wait(20):
             self.close()
             raise FleetError("the broker at %s:%d did not answer" % (host, port))
@@ -351,10 +353,25 @@ class Remote:
         try:
             r = json.loads(m.payload)
             with self.cv:
-                self.results[int(r["counter"])] = r
+                if m.topic.endswith("/state"):
+                    self.states += 1
+                    self.last_state = r
+                else:
+                    self.results[int(r["counter"])] = r
                 self.cv.notify_all()
         except (ValueError, KeyError, TypeError):
             pass
+
+    def wait_state(self, pred, timeout=30.0):
+        """The door's next state message for which pred(state) is true (FleetError after timeout)."""
+        end = time.monotonic() + timeout
+        with self.cv:
+            while self.last_state is None or not pred(self.last_state):
+                left = end - time.monotonic()
+                if left <= 0:
+                    raise FleetError("door %s did not report the expected state within %g s" % (self.door, timeout))
+                self.cv.wait(left)
+            return self.last_state
 
     def send(self, op, args=b"", user=None, ttl=60, timeout=30.0, now=None):
         """Sign and publish one command; -> the lock's result dict ({"counter", "op", "ok",
@@ -362,8 +379,11 @@ class Remote:
         expiry bounds when). A lock that says the counter is behind its own ("replay", with its
         last one) gets the command once more, with a counter past it."""
         from lockctl.codes import R_REPLAY
-        r = self._send(op, args, user, ttl, timeout, now, self.next_counter())
-        if r.get("reason") == R_REPLAY and isinstance(r.get("last"), int):
+        counter = self.next_counter()
+        r = self._send(op, args, user, ttl, timeout, now, counter)
+        if r.get("reason") == R_REPLAY and isinstance(r.get("last"), int) and r["last"] > counter:
+            # (r["last"] == counter: the lock took this very command before, its answer lost: it
+            # acted once and must not be sent again under another number)
             r = self._send(op, args, user, ttl, timeout, now, self.next_counter(r["last"]))
         return r
 
@@ -387,3 +407,61 @@ class Remote:
             self.c.disconnect()
         except Exception:
             pass
+
+
+class MqttLink:
+    """The board calls a key push needs (doorkit.provision.push: call("status"), put(), call("install"))
+    over the broker instead of the USB line: the bundle goes as signed OP_BUNDLE pieces (offset,
+    total, up to 1016 bytes each), a piece the lock is still writing the last one for is sent again,
+    and the install is done when the door's state shows the new version."""
+
+    PIECE = 1016
+
+    def __init__(self, remote, timeout=60.0):
+        self.r = remote
+        self.timeout = timeout
+        self.port = "mqtt door %s" % remote.door
+        self._data = None
+
+    def call(self, name, *args):
+        from lockctl.codes import OP_STATUS
+        if name == "status":
+            before = self.r.states
+            res = self.r.send(OP_STATUS, timeout=self.timeout)
+            if not res.get("ok"):
+                return {"door": None}
+            st = self.r.wait_state(lambda s: self.r.states > before, self.timeout)
+            return {"door": self.r.door, "keys_version": st.get("keys"), "keys_count": st.get("credentials")}
+        if name == "install":
+            return self._install()
+        raise FleetError("no board call %s over MQTT" % name)
+
+    def put(self, data, path):
+        self._data = bytes(data)
+
+    def _install(self):
+        import struct
+        from lockctl.bundle import HEADER, BundleError, parse_header
+        from lockctl.codes import OP_BUNDLE, R_BUSY
+        from lockctl.record import reason_name
+        data = self._data
+        total = len(data)
+        try:
+            version = parse_header(data[:HEADER], self.r.secret, self.r.door.encode())[2]
+        except BundleError as e:
+            return reason_name(e.reason).replace("-", "_")
+        off = 0
+        while off < total:
+            piece = data[off:off + self.PIECE]
+            args = struct.pack("<II", off, total) + piece
+            end = time.monotonic() + self.timeout
+            while True:
+                r = self.r.send(OP_BUNDLE, args, timeout=self.timeout)
+                if r.get("reason") != R_BUSY or time.monotonic() > end:
+                    break
+                time.sleep(0.05)  # the lock is writing the last piece: this one again
+            if not r.get("ok"):
+                return reason_name(r.get("reason")).replace("-", "_")
+            off += len(piece)
+        self.r.wait_state(lambda s: s.get("keys") == version, self.timeout)
+        return "ok"

@@ -17,6 +17,8 @@ REFUSALS = {
     "corrupt": "the bundle arrived damaged; push again",
     "format": "the board does not understand this bundle format (update its firmware)",
     "io": "a flash error on the board while installing (nothing changed); try again",
+    "no_memory": "the board has no room on its heap for an install while the lock runs (nothing changed): "
+                 "push over USB (doorkit keys push --port)",
 }
 
 

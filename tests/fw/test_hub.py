@@ -11,7 +11,7 @@ from lockctl.upload import read_events, ack
 from lockctl.command import build
 from lockctl.codes import (OP_UNLOCK, OP_LOCK, OP_STATUS, OP_CLOCK, OP_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED,
                            LOG_UNLOCK, LOG_LINK, SRC_REMOTE, R_RETAINED, R_REPLAY, R_BAD_SIGNATURE, R_EXPIRED,
-                           R_FORMAT)
+                           R_FORMAT, R_DUPLICATE)
 from keykit import SECRET, DOOR
 import json
 gc.collect()
@@ -67,6 +67,7 @@ def pub(topic, payload, qos=1, pid=1, retain=False):
 
 
 def rig():
+    gc.collect()  # (the key store's 4 KB installer buffer wants a hole that size)
     d = Door(rtc=True)
     d.app.set_clock(d.step(20), U)
     d.run_to(100)
@@ -184,14 +185,21 @@ def test_retained_replayed_forged_and_expired_commands_are_refused_and_logged():
     d, h = rig()
     online(d, h)
     command(d, h, 5, OP_LOCK)
-    for kw, reason in (({"counter": 6, "retained": True}, R_RETAINED), ({"counter": 4}, R_REPLAY),
-                       ({"counter": 7, "secret": b"q" * 32}, R_BAD_SIGNATURE),
-                       ({"counter": 8, "expiry": U - 1}, R_EXPIRED)):
+    # signed ones: logged with their user, answered with their counter
+    for kw, reason in (({"counter": 4}, R_REPLAY), ({"counter": 8, "expiry": U - 1}, R_EXPIRED)):
         res = command(d, h, op=OP_UNLOCK, user=1, **kw)
-        assert len(res) == 1 and res[0]["ok"] is False and res[0]["reason"], res
+        assert res == [{"counter": kw["counter"], "op": "unlock", "ok": False, "reason": reason}] or (
+            reason == R_REPLAY and res[0]["reason"] == R_REPLAY and res[0]["last"] == 5), res
         r = records(d, LOG_COMMAND_REFUSED)[-1]
-        assert r[2] == (reason, OP_UNLOCK), r
-        assert r[3] == (None if reason in (R_RETAINED, R_BAD_SIGNATURE) else 1)  # unverified: no user
+        assert r[2] == (reason, OP_UNLOCK) and r[3] == 1, r
+    # unsigned ones (retained, forged): answered without a counter (they prove nothing), no user
+    n = len(records(d, LOG_COMMAND_REFUSED))
+    for kw, reason in (({"counter": 6, "retained": True}, R_RETAINED), ({"counter": 7, "secret": b"q" * 32},
+                                                                         R_BAD_SIGNATURE)):
+        res = command(d, h, op=OP_UNLOCK, user=1, **kw)
+        assert res[0]["counter"] == 0 and res[0]["reason"] == reason and res[0]["ok"] is False, res
+    r = records(d, LOG_COMMAND_REFUSED)
+    assert len(r) == n + 1 and r[-1][2] == (R_RETAINED, OP_UNLOCK) and r[-1][3] is None  # (once a minute)
     d.run_to(3000)
     assert d.app.core.state == 1 and not records(d, LOG_UNLOCK)  # still locked
     assert h.refused == 4
@@ -242,3 +250,31 @@ def test_acks_in_any_order_move_the_cursor_only_over_what_is_held():
     assert log.cursor == spans[1][1]  # both now
     h.receive(pub(PFX + b"ack", ack(SECRET, DOOR, spans[0][0], spans[0][1]), pid=7), 1400)  # a stale one again
     assert log.cursor == spans[1][1]
+
+
+def test_a_redelivery_after_a_reboot_is_still_a_duplicate_and_refusals_do_not_replace_the_result():
+    d, h = rig()
+    online(d, h)
+    assert command(d, h, 3, OP_LOCK, pid=1)[0]["ok"] is True
+    # the same command retained (refused, unverified: no counter in its answer), then redelivered
+    res = command(d, h, 3, OP_LOCK, retained=True, pid=2)
+    assert res[0]["counter"] == 0 and res[0]["reason"] == R_RETAINED
+    assert command(d, h, 3, OP_LOCK, pid=3) == [{"counter": 3, "op": "lock", "ok": True, "reason": 0}]
+    h = None
+    gc.collect()
+    h = Hub(d.app, d.storage, DOOR, SECRET)  # the RAM is gone: the flash knows the last command's MAC
+    online(d, h)
+    res = command(d, h, 3, OP_LOCK, pid=4)
+    assert res[0]["reason"] == R_DUPLICATE and res[0]["counter"] == 3  # not a replay: nothing is resent
+    assert len(records(d, LOG_COMMAND)) == 1
+
+
+def test_a_flood_of_unsigned_commands_is_logged_once_a_minute():
+    d, h = rig()
+    online(d, h)
+    n = len(records(d, LOG_COMMAND_REFUSED))
+    for i in range(20):
+        command(d, h, 5 + i, OP_UNLOCK, secret=b"w" * 32, pid=20 + i, now=5000 + i)
+    assert len(records(d, LOG_COMMAND_REFUSED)) == n + 1 and h.refused == 20
+    command(d, h, 99, OP_UNLOCK, secret=b"w" * 32, pid=99, now=5000 + 60000)
+    assert len(records(d, LOG_COMMAND_REFUSED)) == n + 2

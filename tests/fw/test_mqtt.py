@@ -213,3 +213,10 @@ def test_too_large_to_send_is_a_value_error_and_the_session_lives():
     assert s.state == UP
     s.receive(b"\xb0\x02\x00\x09", 1)
     assert s.next_event() == (UNSUBACK, 9)
+
+
+def test_a_user_name_and_password_outside_ascii_are_measured_in_utf8_bytes():
+    s = Session(b"d", user="j\u00fcrgen", password="p\u00e4ss")
+    pkt = bytes(s.connect(0))
+    assert pkt[1] == len(pkt) - 2  # the remaining length is what follows
+    assert pkt.endswith(b"\x00\x07j\xc3\xbcrgen\x00\x05p\xc3\xa4ss")

@@ -85,3 +85,21 @@ def test_acks():
     t = bytearray(a)
     t[20] ^= 1  # a forged seq
     refused("signature", read_ack, bytes(t), SECRET, DOOR)
+
+
+def test_a_record_whose_credential_was_cut_to_a_prefix_goes_up_as_stored():
+    # a 14-byte ident does not fit a DENIED record: the log keeps its first bytes, decoded with "..."
+    from lockctl.eventlog import encode_slot, decode_slot
+    from lockctl.codes import KIND_ISO14443A
+    slot = bytearray(20)
+    encode_slot(slot, (0, LOG_DENIED, 123456, (KIND_ISO14443A, "0102030405060708090A0B0C0D0E")), 1800000000, True)
+    wall, t, code, arg, who = decode_slot(slot)
+    assert who[1].endswith("...")
+    b = Batcher(SECRET, DOOR)
+    b.clear(7)
+    assert b.add((7, 2, wall, t, code, arg, who))  # (it raised ValueError: every upload after it stopped)
+    got = read_events(bytes(b.message()), SECRET, DOOR)[2]
+    assert got == [(7, 2, wall, t, code, arg, who)]
+    again = bytearray(20)
+    encode_slot(again, (0, code, arg, who), t, wall)
+    assert again == slot  # byte for byte as the flash holds it

@@ -16,6 +16,7 @@ EPILOG = """examples:
   doorkit keys remove doors/front --card 04A1B2C3
   doorkit keys bundle doors/front -o front.bundle  (a signed delta; --full for all of it)
   doorkit keys push doors/front --port /dev/ttyUSB0
+  doorkit keys push doors/front --broker 192.168.1.10:1883   (over the hub's link, docs/network.md)
 
 roles (kept here, the lock does not know them): super (super manager), manager, member; the first
 user of a door is its super manager, and a door always keeps one. Card ids are hex as the reader
@@ -77,9 +78,12 @@ def register(p):
     b.add_argument("dir", metavar="DIR")
     b.add_argument("-o", "--out", required=True, metavar="FILE")
     b.add_argument("--full", action="store_true", help="all credentials, not a delta")
-    q = sub.add_parser("push", help="install the key list on the board over USB", allow_abbrev=False)
+    q = sub.add_parser("push", help="install the key list on the board (over USB, or the hub's link)",
+                       allow_abbrev=False)
     q.add_argument("dir", metavar="DIR")
-    q.add_argument("--port", required=True, help="the board: /dev/ttyUSB0, or socket://127.0.0.1:8266")
+    q.add_argument("--port", help="the board: /dev/ttyUSB0, or socket://127.0.0.1:8266")
+    q.add_argument("--broker", metavar="HOST:PORT", help="instead of --port: through the MQTT broker the door's "
+                                                         "hub is on (signed pieces)")
     q.add_argument("--full", action="store_true", help="send all credentials, not a delta")
     q.add_argument("--force", action="store_true", help="replace a key list on the board that is newer than "
                                                         "this directory knows (pushed from another copy)")
@@ -201,10 +205,36 @@ def run(args):
         return EXIT_OK
     from doorkit.provision import push
     from doorkit.progress import Bar
+    if (args.port is None) == (args.broker is None):
+        raise UserError(EXIT_USAGE, "keys push needs --port PORT or --broker HOST:PORT (one of them)")
     with Bar("doorkit keys push", total=len(push.STEPS), width=22) as bar:
         def step(name, nbytes=0):
             bar.update(push.STEPS.index(name), None, "%s %d bytes" % (name, nbytes) if nbytes else name)
-        version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=step, force=args.force)
+        if args.broker is not None:
+            version, kind, count = _push_mqtt(args, push, step)
+        else:
+            version, kind, count = push.push(args.dir, args.port, full=args.full, on_step=step, force=args.force)
     out.write("%s: %s key list version %d installed (%s credentials on the board)\n"
-              % (args.port, kind, version, "?" if count is None else count))
+              % (args.port or "door over " + args.broker, kind, version, "?" if count is None else count))
     return EXIT_OK
+
+
+def _push_mqtt(args, push, step):
+    from doorkit.commands.fleet import parse_broker
+    from doorkit.errors import EXIT_BOARD
+    from doorkit.fleet import FleetError, MqttLink, Remote
+    from doorkit.provision import load_door, next_command_counter
+    host, port = parse_broker(args.broker)
+    door = load_door(args.dir)
+    try:
+        rem = Remote(door.door_id, door.secret, lambda at_least=0: next_command_counter(args.dir, at_least), host,
+                     port)
+    except FleetError as e:
+        raise UserError(EXIT_BOARD, str(e))
+    try:
+        return push.push(args.dir, "broker %s" % args.broker, full=args.full, link=MqttLink(rem), on_step=step,
+                         force=args.force)
+    except FleetError as e:
+        raise UserError(EXIT_BOARD, str(e))
+    finally:
+        rem.close()

@@ -63,6 +63,10 @@ def run(args):
         raise UserError(EXIT_BOARD, str(e))
     finally:
         rem.close()
+    if r.get("reason") == C.R_DUPLICATE or (r.get("reason") == C.R_REPLAY and r.get("last") == r.get("counter")):
+        sys.stdout.write("door %s: the lock had this %s already (it acted on it once; its first answer was lost)\n"
+                         % (door.door_id, args.op))
+        return EXIT_OK
     if not r.get("ok"):
         raise UserError(EXIT_REFUSED, "door %s refused %s: %s" % (door.door_id, args.op, reason_name(r.get("reason"))))
     sys.stdout.write("door %s: %s done (command %d)\n" % (door.door_id, args.op, r["counter"]))
