@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-day sim test bench nightly clean
+.PHONY: demo demo-day demo-hub sim test bench nightly clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 # card, door, auto-lock, PIN, logs (docs/installer-guide.md)
 demo-day: $(STAMP)
 	$(PY) demo/installer_day.py
+
+# the hub: two virtual boards on an embedded broker, the fleet collector, remote commands, the
+# history arriving (docs/network.md)
+demo-hub: $(STAMP)
+	$(PY) demo/hub_day.py
 
 sim: $(STAMP)
 	$(VENV)/bin/doorkit sim
