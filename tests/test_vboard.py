@@ -165,8 +165,8 @@ def test_files_survive_a_power_cut_the_rtc_does_not(board):
     mp(board, "resume", "reset")
     assert mp(board, "exec", "import machine; print(machine.RTC().datetime()[:3])").strip() == "(2026, 12, 2)"
     with control(board) as c:
-        boots = c.status()["boots"]
-        assert c.power_cut()["boots"] == boots + 1
+        boots = c.status()["boots"]  # (mpremote's last soft reset may still be booting: at least one more)
+        assert c.power_cut()["boots"] >= boots + 1
     assert mp(board, "fs", "cat", ":keep.txt") == "still here"
     assert mp(board, "exec", "import machine; print(machine.RTC().datetime()[0])").strip() == "2000"
 
