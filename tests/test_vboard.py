@@ -306,3 +306,26 @@ def test_cli_starts_several_boards_on_consecutive_ports():
         p.terminate()
         p.wait(30)
     one_line_error(run_doorkit("vboard", "--count", "2", "--image", "a.img"), 2, "one image per board")
+
+
+def test_a_power_cut_boots_exactly_once():
+    """(The killed interpreter was once taken for a soft reset by the watch loop: two interpreters
+    on one line.) Each cut: one boot, one interpreter."""
+    import time
+    vb = start()
+    try:
+        with control(vb) as c:
+            for _ in range(5):
+                end = time.monotonic() + 30
+                while c.status()["state"] != "running" and time.monotonic() < end:
+                    time.sleep(0.05)
+                b = c.status()["boots"]
+                assert c.power_cut()["boots"] == b + 1
+                time.sleep(0.3)
+                assert c.status()["boots"] == b + 1
+        pids = subprocess.run(["pgrep", "-f", "vbstart.py"], capture_output=True, text=True).stdout.split()
+        mine = [p for p in pids if os.path.exists("/proc/%s" % p) and
+                open("/proc/%s/environ" % p, "rb").read().find(("DOORKIT_VB_FLASH=%s" % vb.image).encode()) >= 0]
+        assert len(mine) == 1, mine  # one interpreter for this board
+    finally:
+        vb.stop()

@@ -305,6 +305,9 @@ class VirtualBoard:
             except OSError:
                 p.kill()
             p.wait()
+        with self.lock:  # gone: the watch loop must not take it for a soft reset once the caller
+            if self.proc is p:  # clears _expected_exit and spawns the next one (two interpreters)
+                self.proc = None
 
     def _reset_requested(self):
         """machine.reset() on the board (called from the RPC thread, the interpreter waiting for the
