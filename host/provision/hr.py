@@ -34,8 +34,9 @@ def card_kind(text):
     return ("felica" if n == 8 else "iso14443a"), text
 
 
-def read_rows(path):
-    """[(line number, {column: value})] of the CSV; UserError(EXIT_DATA) for a file that is not one."""
+def read_rows(path, columns=COLUMNS, optional=("role",)):
+    """[(line number, {column: value})] of a CSV with a header naming `columns` (and any of
+    `optional`); UserError(EXIT_DATA) for a file that is not one."""
     name = os.path.basename(path)
     try:
         with open(path, "rb") as f:
@@ -58,11 +59,11 @@ def read_rows(path):
                 continue
             if header is None:
                 header = [c.strip().lower() for c in row]
-                missing = [c for c in COLUMNS if c not in header]
+                missing = [c for c in columns if c not in header]
                 if missing:
                     raise UserError(EXIT_DATA, "%s line %d: the header needs the columns %s (missing: %s)"
-                                    % (name, rd.line_num, ",".join(COLUMNS), ",".join(missing)))
-                extra = [c for c in header if c not in COLUMNS + ("role",)]
+                                    % (name, rd.line_num, ",".join(columns), ",".join(missing)))
+                extra = [c for c in header if c not in tuple(columns) + tuple(optional)]
                 if extra or len(set(header)) != len(header):
                     raise UserError(EXIT_DATA, "%s line %d: unknown or repeated column %r"
                                     % (name, rd.line_num, (extra or header)[0]))

@@ -21,6 +21,7 @@ COMMANDS = {
     "fleet": "fleet",
     "remote": "remote",
     "history": "history",
+    "attendance": "attendance",
 }
 
 
