@@ -170,6 +170,10 @@ def test_local_time_follows_the_doors_dst_rule():
     assert A.local_time(summer, 60, DST_EU).strftime("%H:%M %z") == "12:00 +0200"
     assert A.local_time(summer, 60).strftime("%H:%M %z") == "11:00 +0100"
     assert A.local_time(summer + 150 * 86400, 60, DST_EU).strftime("%H:%M %z") == "11:00 +0100"
+    # a naive time of another punch system, at a door in Berlin: the offset in force that day
+    from doorkit.commands.attendance import _localize
+    assert _localize(datetime.datetime(2026, 7, 9, 8, 0), 60, DST_EU).strftime("%z") == "+0200"
+    assert _localize(datetime.datetime(2026, 12, 9, 8, 0), 60, DST_EU).strftime("%z") == "+0100"
 
 
 # ----------------------------------------------------------------------------- from a door's records
@@ -368,6 +372,7 @@ def test_punches_shifts_and_other_punches(site):
 def one_door(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("one")
     dk("provision", "new", tmp / "doors" / "front", "--door-id", "front")
+    FleetDB(str(tmp / "fleet.sqlite")).close()  # a collector's database, empty
     return tmp, tmp / "doors", tmp / "fleet.sqlite"
 
 
@@ -382,11 +387,15 @@ def one_door(tmp_path_factory):
     (("--resend", "2026-11-02"), 2, "--resend is for a --link"),
     (("--shifts", "shifts.csv"), 6, "day_start"),
     (("--link", "bad.json", "--csv", "x.csv"), 6, "not a doorkit attendance link"),
+    (("--other-punches", "pc.csv"), 6, "pc.csv line 3: time is YYYY-MM-DD"),
+    (("--csv", "nodir/x.csv"), 6, "CSV file nodir/x.csv: No such file or directory"),
+    (("--link", "L.json", "--start", "2026-11-02", "--csv", "nodir/x.csv"), 6, "CSV file nodir/x.csv"),
 ])
 def test_bad_arguments_are_one_line_errors_and_write_nothing(one_door, argv, code, words):
     tmp, doors, db = one_door
     (tmp / "shifts.csv").write_text("user_code,day_start\nE2,25:00\n")
     (tmp / "bad.json").write_text("{\"format\": 9}")
+    (tmp / "pc.csv").write_text("user_code,time\nE1,2026-11-02 08:00\nE1,yesterday\n")
     _, err = dk("attendance", "--db", db, "--doors", doors, *argv, code=code, cwd=tmp)
     assert words in err, err
     assert not os.path.exists(tmp / "x.csv") and not os.path.exists(tmp / "L.json")

@@ -2,6 +2,7 @@
 import csv
 import datetime
 import hashlib
+import io
 import json
 import os
 import sys
@@ -92,7 +93,8 @@ def _shifts(path):
 
 
 def _other(path, offsets):
-    """{code: [aware datetimes]} of the other punches file; naive times are the user's doors' local time."""
+    """{code: [aware datetimes]} of the other punches file; naive times are the user's doors' local
+    time. offsets: {code: (utc_offset_min, dst_rule)}."""
     from doorkit.provision.hr import read_rows
     out = {}
     for line, row in read_rows(path, ("user_code", "time"), ("method",)):
@@ -105,9 +107,19 @@ def _other(path, offsets):
         if t.tzinfo is None:
             if code not in offsets:
                 continue  # not a user of these doors
-            t = t.replace(tzinfo=datetime.timezone(datetime.timedelta(seconds=offsets[code])))
+            t = _localize(t, *offsets[code])
         out.setdefault(code, []).append(t)
     return out
+
+
+def _localize(naive, offset_min, dst_rule):
+    """A naive local time at a door (its UTC offset and DST rule) -> an aware datetime."""
+    from doorkit.attendance import local_time
+    utc = naive.replace(tzinfo=datetime.timezone.utc)
+    off = datetime.timedelta(minutes=offset_min)
+    for _ in range(2):  # standard time first, then the offset in force then
+        off = local_time((utc - off).timestamp(), offset_min, dst_rule).utcoffset()
+    return naive.replace(tzinfo=datetime.timezone(off))
 
 
 class Link:
@@ -215,7 +227,7 @@ def run(args):
     for d in sorted(books):
         names.update(books[d][1])
         for c in books[d][1]:
-            offsets.setdefault(c, books[d][3][0] * 60)
+            offsets.setdefault(c, books[d][3])
     shifts = _shifts(args.shifts) if args.shifts else {}
     other = _other(args.other_punches, offsets) if args.other_punches else {}
     for c in sorted(set(shifts) - set(names)):
@@ -281,21 +293,22 @@ def run(args):
     rows = rows_of(days, names)
 
     if args.csv:
-        out = sys.stdout if args.csv == "-" else None
-        try:
-            f = out or open(args.csv, "w", newline="", encoding="utf-8")
-            w = csv.DictWriter(f, columns, lineterminator="\r\n")  # what spreadsheet and HR imports expect
-            w.writeheader()
-            w.writerows(rows)
-            f.flush()
-            if out is None:
-                os.fsync(f.fileno())
-                f.close()
-        except OSError as e:
-            raise UserError(EXIT_DATA, "CSV file %s: %s" % (args.csv, e.strerror or e))
+        from doorkit.provision import _atomic_write
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, columns, lineterminator="\r\n")  # what spreadsheet and HR imports expect
+        w.writeheader()
+        w.writerows(rows)
+        if args.csv == "-":
+            sys.stdout.write(buf.getvalue())
+            sys.stdout.flush()
+        else:
+            try:
+                _atomic_write(os.path.abspath(args.csv), buf.getvalue().encode("utf-8"))
+            except OSError as e:
+                raise UserError(EXIT_DATA, "CSV file %s: %s" % (args.csv, e.strerror or e))
         if link is not None:
             link.save()  # only once the CSV is on disk: a crash before this sends the days again
-        if out is None:
+        if args.csv != "-":
             print("%s of %s written to %s" % (_plural(len(rows), "row"), _plural(len({d.code for d in days}),
                                                                                   "user"), args.csv))
         return EXIT_OK
