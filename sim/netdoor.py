@@ -13,6 +13,7 @@ one, a MicroPython process per door.
 import asyncio
 import hashlib
 import random
+import threading
 import time
 
 from lockctl.codes import LOG_DOOR_OPEN, LOG_DOOR_CLOSE
@@ -76,3 +77,30 @@ class NetDoor:
 
     def stop(self):
         self._stop = True
+
+
+class Running:
+    """A NetDoor's run() in an asyncio loop of its own thread; call(fn, *args) runs fn there (the
+    door's App is not thread-safe) and returns its value."""
+
+    def __init__(self, door):
+        self.door = door
+        self.loop = asyncio.new_event_loop()
+        self.t = threading.Thread(target=self.loop.run_until_complete, args=(door.run(),), daemon=True)
+        self.t.start()
+
+    def call(self, fn, *a):
+        """Run fn in the loop's thread (the door's App is not thread-safe) and wait for it."""
+        done = threading.Event()
+        out = []
+
+        def go():
+            out.append(fn(*a))
+            done.set()
+        self.loop.call_soon_threadsafe(go)
+        done.wait(30)
+        return out[0]
+
+    def stop(self):
+        self.door.stop()
+        self.t.join(30)

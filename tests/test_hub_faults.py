@@ -5,48 +5,17 @@ collector (doorkit.fleet) end with every record exactly once, no gap, no duplica
   * a collector that dies between its database commit and its ack (the lock sends again),
   * the broker restarting in the middle of a backlog's upload,
   * 7 days offline with the door in use, then the link back."""
-import asyncio
-import threading
-
 import pytest
 
 from doorkit.fleet import Collector
-from sim.netdoor import NetDoor
+from sim.netdoor import NetDoor, Running as Loop
 from conftest import wait_for
-
-
 
 
 def pg_with_one_broker(db, broker):
     """The database's part does not depend on the broker: PostgreSQL runs with mosquitto only."""
     if db.pg and broker.kind == "amqtt":
         pytest.skip("(PostgreSQL: with mosquitto; SQLite runs with both brokers)")
-
-
-class Loop:
-    """An asyncio loop in a thread running the door's hub task."""
-
-    def __init__(self, door):
-        self.door = door
-        self.loop = asyncio.new_event_loop()
-        self.t = threading.Thread(target=self.loop.run_until_complete, args=(door.run(),), daemon=True)
-        self.t.start()
-
-    def call(self, fn, *a):
-        """Run fn in the loop's thread (the door's App is not thread-safe) and wait for it."""
-        done = threading.Event()
-        out = []
-
-        def go():
-            out.append(fn(*a))
-            done.set()
-        self.loop.call_soon_threadsafe(go)
-        done.wait(30)
-        return out[0]
-
-    def stop(self):
-        self.door.stop()
-        self.t.join(30)
 
 
 

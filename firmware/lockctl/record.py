@@ -18,7 +18,7 @@ LOG_NAMES = ("?", "BOOT", "LOCK", "UNLOCK", "MANUAL_LOCK", "MANUAL_UNLOCK", "REF
              "DOOR_OPEN", "DOOR_CLOSE", "FORCED_OPEN", "HELD_OPEN", "RETRY", "JAM", "JAM_CLEAR", "ABORT",
              "CALIBRATED", "CAL_FAIL", "CONFIG", "READER_DOWN", "READER_UP", "FAULT", "CLOCK_SET", "BUNDLE",
              "BUNDLE_REFUSED", "PIN_LOCKOUT", "BATTERY", "DROPPED", "STORE_FAULT", "COMMAND",
-             "COMMAND_REFUSED", "LINK")
+             "COMMAND_REFUSED", "LINK", "URL_KEY", "URL_KEY_UNLOCK")
 KIND_NAMES = ("?", "iso14443a", "felica", "phone", "pin", "iso-dep")
 _SRC_NAMES = ("button", "remote", "auto", "relock", "boot")  # SRC_BUTTON (16) ...
 REASON_NAMES = ("?", "uncalibrated", "calibrating", "door-open", "button-off", "not-calibrating", "busy",
@@ -85,6 +85,10 @@ def _arg_text(code, arg):
         return "%s %d" % (_name(STORE_NAMES, arg[0]), arg[1])
     if code == C.LOG_LINK:
         return _name(LINK_NAMES, arg) if arg else LINK_NAMES[0]
+    if code == C.LOG_URL_KEY:
+        return "#%d %s" % (arg[0], "until " + utc_text(arg[1]) if arg[1] else "closed")
+    if code == C.LOG_URL_KEY_UNLOCK:
+        return "#%d command #%d" % (arg[0], arg[1])
     if code == C.LOG_COMMAND:
         return "%s #%d" % (_name(OP_NAMES, arg[0]), arg[1])
     if code == C.LOG_COMMAND_REFUSED:

@@ -26,6 +26,8 @@ T_SEQ_FLOOR = const(5)  # id b"": event log, every sequence number issued so far
 T_KEYS_VERSION = const(6)  # reserved (key store)
 T_CMD_COUNTER = const(7)  # id b"": the last signed remote command accepted (lockctl/command.py)
 T_CMD_MAC = const(8)  # id b"": the first 4 bytes of that command's MAC (a redelivery after a reboot)
+T_URL_FROM = const(9)  # id = URL key id (u16 LE): its window's first second, Unix s (lockctl/urlkey.py)
+T_URL_UNTIL = const(10)  # id = URL key id: the second its window closes, Unix s
 
 ENTRIES = const(340)  # per block: (4096 - 16) / 12; also the bound on live keys
 ID_LEN = const(6)

@@ -69,6 +69,8 @@ BIGGEST = (
     ((0, C.LOG_COMMAND, (C.OP_LAST, 0xFFFFFFFF), 65534), 65534),
     ((0, C.LOG_COMMAND_REFUSED, (C.R_LAST, C.OP_LAST), 65534), 65534),
     ((0, C.LOG_LINK, 7, None), None),
+    ((0, C.LOG_URL_KEY, (0xFFFF, 0xFFFFFFFF), 65534), 65534),
+    ((0, C.LOG_URL_KEY_UNLOCK, (0xFFFF, 0xFFFFFFFF), 65534), 65534),
 )
 
 
@@ -147,7 +149,7 @@ def test_every_log_code_round_trips_with_its_biggest_arg():
             if rec[1] == C.LOG_CONFIG:
                 assert type(got[3][1]) is type(rec[2][1])  # an on/off value stays a bool
     codes = [getattr(C, n) for n in dir(C) if n.startswith("LOG_")]
-    assert len(codes) == 31
+    assert len(codes) == 33
     for c in codes:
         assert c in seen, c
 
