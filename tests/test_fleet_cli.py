@@ -55,11 +55,6 @@ def test_an_operators_day(tmp_path, broker):
                                               "--timeout", "5")), "the door online for a command")
         assert "door front: clock done" in out
         assert "unlock done" in dk("remote", "unlock", front, "--broker", "127.0.0.1:%d" % broker.port, "--user", "E2")
-        # a URL key window on the MicroPython board (its module is loaded on the first use: the heap)
-        b = ("--broker", "127.0.0.1:%d" % broker.port)
-        assert "url key 3 open now" in dk("remote", "url-key", front, "--id", "3", "--for", "1h", "--user", "E2", *b)
-        assert "unlock by url key 3 done" in dk("remote", "unlock", front, "--url-key", "3", *b)
-        assert "url key 4: unknown" in dk("remote", "unlock", front, "--url-key", "4", *b, code=5)
         rows = wait_for(lambda: _rows(db, front, "--kind", "UNLOCK"), "the remote unlock in the history")
         assert any("remote" in r["detail"] and r["who"] == "E2 (Ben Guest)" and r["time"].endswith("+09:00")
                    for r in rows), rows

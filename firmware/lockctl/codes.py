@@ -98,8 +98,8 @@ LOG_COMMAND = const(29)  # a signed remote command was accepted; arg: (OP_*, its
 LOG_COMMAND_REFUSED = const(30)  # a remote command was refused; arg: (reason R_*, OP_* or 0); who: user or None
 LOG_LINK = const(31)  # the hub's link status changed; arg: LINK_* (lockshell/hub.py)
 LOG_URL_KEY = const(32)  # a URL key window was opened or moved (arg (id, until Unix s)) or closed (until 0); who: user
-LOG_URL_KEY_UNLOCK = const(33)  # a remote unlock naming a URL key was accepted (the COMMAND record of that
-#                                 case); arg: (URL key id, the command's counter); who: its user or None
+LOG_URL_KEY_UNLOCK = const(33)  # a remote unlock inside a URL key window (before its COMMAND record);
+#                                 arg: (URL key id, the command's counter); who: its user or None
 
 # --- where a lock / unlock came from (LOCK / UNLOCK arg) ---------------------------------------
 # credential kinds (EV_CREDENTIAL arg[0]; the source of the unlock they grant): 1..15

@@ -1,15 +1,17 @@
 # URL keys: time-limited remote-unlock windows (docs/network.md, "URL keys"). Sans-IO, on the
-# flash tally (lockctl/tally.py): a signed OP_URL_KEY command opens window `id` from `from` to
-# `until` (Unix s UTC; until 0 closes it); a signed OP_UNLOCK whose args name the id acts only
-# while the lock's own clock is inside that window. So a guest's link (the fleet side turns a click
-# into the signed unlock) opens the door in its window and not a second outside it, whatever the
-# fleet side does later, and closing it on the lock ends it even for unlocks already signed.
+# flash tally (lockctl/tally.py): a signed OP_URL_KEY command opens window `id` from `from` (0:
+# now) to `until` (Unix s UTC; until 0 closes it); a signed OP_UNLOCK whose args name the id acts
+# only while the lock's own clock is inside that window. So a guest's link (the fleet side turns a
+# click into the signed unlock) opens the door in its window and not a second outside it, whatever
+# the fleet side does later, and closing it on the lock ends it even for unlocks already signed.
 #
 #   OP_URL_KEY args: id u32 | from u32 | until u32   (12 bytes, little-endian)
 #   OP_UNLOCK args:  id u32                            (4 bytes; empty: a plain remote unlock)
 #
 # Windows are durable: `from` is written, then `until` (a power cut between leaves no window, and
 # closing removes `until` first). A window past its end is dropped when another one is opened.
+# Kept small: the board loads it with the hub (tests/test_fleet_cli.py runs it on the virtual
+# board, whose code is on its heap).
 import struct
 
 from micropython import const
@@ -19,7 +21,7 @@ from lockctl.tally import T_URL_FROM, T_URL_UNTIL
 
 MAX_KEYS = const(16)  # windows open at once
 MAX_ID = const(0xFFFF)  # ids 1..65535 (a record holds the id with its user: lockctl/eventlog.py)
-MAX_SPAN = const(366 * 86400)  # the longest window: a year
+MAX_SPAN = const(31622400)  # the longest window: 366 days
 
 
 def parse_window(args):
@@ -27,10 +29,8 @@ def parse_window(args):
     if len(args) != 12:
         raise ValueError("url-key args are id, from, until (12 bytes)")
     kid, frm, until = struct.unpack("<III", args)
-    if not 0 < kid <= MAX_ID:
-        raise ValueError("url key id 1..65535")
-    if until and frm and (frm >= until or until - frm > MAX_SPAN):  # (from 0: the lock's now, in open())
-        raise ValueError("url key window: from before until, at most a year")
+    if not 0 < kid <= MAX_ID or (until and frm and (frm >= until or until - frm > MAX_SPAN)):
+        raise ValueError("url key: id 1..65535, from before until, at most a year")
     return kid, frm, until
 
 
@@ -38,9 +38,7 @@ def parse_unlock(args):
     """OP_UNLOCK args -> the URL key id it names, or 0 (a plain remote unlock); ValueError if malformed."""
     if not args:
         return 0
-    if len(args) != 4:
-        raise ValueError("unlock args are empty or a url key id (4 bytes)")
-    kid = struct.unpack("<I", args)[0]
+    kid = struct.unpack("<I", args)[0] if len(args) == 4 else 0
     if not 0 < kid <= MAX_ID:
         raise ValueError("url key id 1..65535")
     return kid
@@ -60,74 +58,59 @@ def unlock_args(kid):
     return a
 
 
-def _id(kid):
-    return struct.pack("<H", kid)
-
-
-class UrlKeys:
-    """The lock's URL key windows on a tally (None: a lock without flash has none: R_STORE)."""
-
-    def __init__(self, tally):
-        self.tally = tally
-
-    def windows(self):
-        """[(id, from, until)] of the windows held, by id."""
-        t = self.tally
-        if t is None:
-            return []
-        out = []
+def windows(t):
+    """[(id, from, until)] of the windows the tally t holds, by id."""
+    out = []
+    if t is not None:
         for i, until in t.ids(T_URL_UNTIL):
-            kid = i[0] | i[1] << 8
-            out.append((kid, t.get(T_URL_FROM, _id(kid)), until))
+            out.append((i[0] | i[1] << 8, t.get(T_URL_FROM, i[:2]), until))
         out.sort()
-        return out
+    return out
 
-    def open(self, kid, frm, until, now):
-        """Open (or move) window kid from frm (0: now) to until, or close it (until 0). now: Unix s.
-        -> 0 or R_*: R_EXPIRED for
-        a window already over, R_UNKNOWN to close one the lock does not hold, R_NO_ROOM past
-        MAX_KEYS, R_STORE without flash. OSError if the flash refused (the window then is as it
-        was, or closed)."""
-        t = self.tally
-        if t is None:
-            return R_STORE
-        k = _id(kid)
-        if not until:
-            if not t.get(T_URL_UNTIL, k):
-                return R_UNKNOWN
-            t.remove(T_URL_UNTIL, k)  # first: a cut before the next write leaves no window
-            t.remove(T_URL_FROM, k)
-            return 0
+
+def check(t, kid, now):
+    """May an unlock naming window kid act at now (Unix s)? -> 0, R_UNKNOWN (no such window, or
+    closed), R_NOT_YET, R_EXPIRED."""
+    k = struct.pack("<H", kid)
+    until = t.get(T_URL_UNTIL, k) if t is not None else 0
+    if not until:
+        return R_UNKNOWN
+    if now < t.get(T_URL_FROM, k):
+        return R_NOT_YET
+    return R_EXPIRED if now >= until else 0
+
+
+def open_window(t, kid, frm, until, now):
+    """Open (or move) window kid of tally t from frm (0: now) to until, or close it (until 0). now:
+    Unix s. -> 0 or R_*: R_EXPIRED for a window already over, R_FORMAT for one from now longer than
+    a year, R_UNKNOWN to close one the lock does not hold, R_NO_ROOM past MAX_KEYS, R_STORE without
+    flash. OSError if the flash refused (the window then is as it was, or closed)."""
+    if t is None:
+        return R_STORE
+    k = struct.pack("<H", kid)
+    held = t.get(T_URL_UNTIL, k)
+    if until:
         if until <= now:
             return R_EXPIRED
         if not frm and until - now > MAX_SPAN:
             return R_FORMAT
-        held = self.windows()
-        for w in held:
-            if w[2] <= now:  # over: its room is free again
-                self.open(w[0], 0, 0, now)
-        for i in [i for i, _ in t.ids(T_URL_FROM) if not t.get(T_URL_UNTIL, i[:2])]:
-            t.remove(T_URL_FROM, i[:2])  # a start whose end a power cut kept from being written
-        if not t.get(T_URL_UNTIL, k) and len([w for w in held if w[2] > now]) >= MAX_KEYS:
-            return R_NO_ROOM
-        if t.get(T_URL_UNTIL, k):
-            t.remove(T_URL_UNTIL, k)  # a moved window: never the old end with the new start
-        t.set(T_URL_FROM, k, frm if frm else 1)
-        t.set(T_URL_UNTIL, k, until)
-        return 0
-
-    def check(self, kid, now):
-        """May an unlock naming window kid act at now (Unix s)? -> 0, R_UNKNOWN (no such window,
-        or closed), R_NOT_YET, R_EXPIRED."""
-        t = self.tally
-        if t is None:
-            return R_UNKNOWN
-        k = _id(kid)
-        until = t.get(T_URL_UNTIL, k)
+    elif not held:
+        return R_UNKNOWN
+    if held:
+        t.remove(T_URL_UNTIL, k)  # first: a cut before the next write leaves no window
         if not until:
-            return R_UNKNOWN
-        if now < t.get(T_URL_FROM, k):
-            return R_NOT_YET
-        if now >= until:
-            return R_EXPIRED
-        return 0
+            t.remove(T_URL_FROM, k)
+            return 0
+    n = 0
+    for w in windows(t):
+        if w[2] <= now:  # over: its room is free again
+            open_window(t, w[0], 0, 0, now)
+        else:
+            n += 1
+    for i in [i for i, _ in t.ids(T_URL_FROM) if i[:2] != k and not t.get(T_URL_UNTIL, i[:2])]:
+        t.remove(T_URL_FROM, i[:2])  # a start whose end a power cut kept from being written
+    if n >= MAX_KEYS:
+        return R_NO_ROOM
+    t.set(T_URL_FROM, k, frm or 1)
+    t.set(T_URL_UNTIL, k, until)
+    return 0

@@ -24,10 +24,9 @@ from lockctl.command import Gate, CommandError, mac4
 from lockctl.upload import Batcher, read_ack, UploadError, MAX_BATCH
 from lockctl.tally import T_CMD_COUNTER, T_CMD_MAC
 from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES
-from lockctl.codes import (EV_REMOTE, EV_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED, LOG_LINK, LOG_URL_KEY,
-                           LOG_URL_KEY_UNLOCK, OP_LOCK, OP_UNLOCK, OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE,
-                           OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT, R_REPLAY, R_BUSY, R_STORE, R_NO_MEMORY,
-                           JAMMED)
+from lockctl.codes import (EV_REMOTE, EV_CONFIG, LOG_COMMAND, LOG_COMMAND_REFUSED, LOG_LINK, OP_LOCK, OP_UNLOCK,
+                           OP_CONFIG, OP_CLOCK, OP_URL_KEY, OP_BUNDLE, OP_STATUS, R_DUPLICATE, R_FORMAT, R_CORRUPT, R_REPLAY,
+                           R_BUSY, R_NO_MEMORY, JAMMED)
 
 # link status (state "link", LINK records, the LED): what "hub not online" means, by stage
 LINK_OFF = const(0)  # no network configured
@@ -71,7 +70,6 @@ class Hub:
         self.gate = Gate(secret, door_id, t.get(T_CMD_COUNTER) if t is not None else 0,
                          t.get(T_CMD_MAC, b"", None) if t is not None else None)
         self.batch = Batcher(secret, door_id, batch)
-        self._url_key = 0  # the URL key the command being handled unlocks by (0: none)
         self.status = LINK_OFF
         self.resend_ms = RESEND_MS
         self.connects = 0
@@ -288,12 +286,9 @@ class Hub:
             self.tally.set(T_CMD_MAC, b"", mac4(cmd.mac))  # two leaves the old counter, nothing acted)
             self.tally.set(T_CMD_COUNTER, b"", cmd.counter)
         self.gate.accepted(cmd)
-        self._url_key = 0
         reason = self._act(cmd, now)
         if reason:
             self.app.note(self.app.now_ms(), LOG_COMMAND_REFUSED, (reason, cmd.op), cmd.user)
-        elif self._url_key:
-            self.app.note(self.app.now_ms(), LOG_URL_KEY_UNLOCK, (self._url_key, cmd.counter), cmd.user)
         else:
             self.app.note(self.app.now_ms(), LOG_COMMAND, (cmd.op, cmd.counter), cmd.user)
         self._last_result = (cmd.counter, self._result(now, cmd.counter, cmd.op, reason))
@@ -326,22 +321,15 @@ class Hub:
         """Carry out an accepted command: -> 0, or the reason it could not be (R_*)."""
         op = cmd.op
         app = self.app
+        if op == OP_URL_KEY or (op == OP_UNLOCK and cmd.args):
+            try:
+                from lockshell.urlcmd import act  # (loaded on the first one)
+            except MemoryError:
+                return R_NO_MEMORY
+            return act(self, cmd)
         if op == OP_LOCK or op == OP_UNLOCK:
-            if op == OP_LOCK and cmd.args:
-                return R_FORMAT
             if cmd.args:
-                try:
-                    from lockctl.urlkey import UrlKeys, parse_unlock  # (loaded when first used: the heap)
-                    kid = parse_unlock(cmd.args)
-                except ValueError:
-                    return R_FORMAT
-                except MemoryError:
-                    return R_NO_MEMORY
-                wall = app.wall_at(app.now_ms())  # (set: the gate refuses commands while it is not)
-                why = UrlKeys(self.tally).check(kid, wall)
-                if why:
-                    return why
-                self._url_key = kid
+                return R_FORMAT
             app.submit(app.now_ms(), EV_REMOTE, ("lock" if op == OP_LOCK else "unlock", cmd.user))
             return 0
         if op == OP_STATUS:
@@ -363,21 +351,6 @@ class Hub:
             return 0
         if op == OP_BUNDLE:
             return self._bundle_piece(cmd.args, now)
-        if op == OP_URL_KEY:
-            try:
-                from lockctl.urlkey import UrlKeys, parse_window
-                kid, frm, until = parse_window(cmd.args)
-            except ValueError:
-                return R_FORMAT
-            except MemoryError:
-                return R_NO_MEMORY
-            try:
-                why = UrlKeys(self.tally).open(kid, frm, until, app.wall_at(app.now_ms()))
-            except OSError:
-                return R_STORE
-            if not why:
-                app.note(app.now_ms(), LOG_URL_KEY, (kid, until), cmd.user)
-            return why
         return R_FORMAT
 
     def _bundle_piece(self, args, now):

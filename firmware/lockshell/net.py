@@ -71,7 +71,10 @@ async def wifi(hub, cfg, sleep_ms):
 def make_hub(fl, cfg, door, secret, version=""):
     """The Hub for these settings, made before the App (its buffers, about 3 KB, taken while the
     heap is still in one piece); set hub.app before hub_task()."""
+    import asyncio
     from lockshell.hub import Hub
+    asyncio.open_connection  # noqa: B018  (asyncio loads its stream code on first use: now, not
+    #                          at the first connect, in a heap the running lock has cut up)
     user = cfg["user"].encode() if cfg["user"] else None
     pw = cfg["password"].encode() if cfg["password"] else None
     return Hub(None, fl, door, secret, cfg["prefix"].encode(), cfg["keepalive"], version, user, pw)

@@ -29,6 +29,7 @@ def test_a_url_key_window_lets_a_remote_unlock_act_only_inside_it():
     assert [r[2] for r in records(d, LOG_COMMAND_REFUSED)] == [(R_NOT_YET, OP_UNLOCK), (R_UNKNOWN, OP_UNLOCK),
                                                                 (R_FORMAT, OP_LOCK), (R_FORMAT, OP_UNLOCK),
                                                                 (R_EXPIRED, OP_URL_KEY)]
+    assert len(records(d, LOG_URL_KEY)) == 2  # nothing opened by the refused one
     d.run_to(3000)
     assert d.app.core.state == 1 and not records(d, LOG_UNLOCK)  # none of those moved the bolt
     res = command(d, h, 8, OP_UNLOCK, unlock_args(7), user=2)
@@ -39,7 +40,7 @@ def test_a_url_key_window_lets_a_remote_unlock_act_only_inside_it():
     assert d.app.core.state == 3
     assert [(r[2], r[3]) for r in records(d, LOG_UNLOCK)] == [(SRC_REMOTE, 2)]
     assert [(r[2], r[3]) for r in records(d, LOG_URL_KEY_UNLOCK)] == [((7, 8), 2)]
-    assert not [r for r in records(d, LOG_COMMAND) if r[2][0] == OP_UNLOCK]  # (URL_KEY_UNLOCK is its record)
+    assert [(r[2], r[3]) for r in records(d, LOG_COMMAND) if r[2][0] == OP_UNLOCK] == [((OP_UNLOCK, 8), 2)]
     # closed: the next signed unlock naming it is refused, even one signed before
     assert command(d, h, 9, OP_URL_KEY, window_args(7, 0, 0), user=2)[0]["ok"] is True
     assert records(d, LOG_URL_KEY)[-1][2] == (7, 0)

@@ -4,7 +4,24 @@
 from fwcheck import raises
 from sim.nor import NorFlash
 from lockctl.tally import Tally
-from lockctl.urlkey import (UrlKeys, parse_window, parse_unlock, window_args, unlock_args, MAX_KEYS, MAX_SPAN)
+from lockctl.urlkey import (parse_window, parse_unlock, window_args, unlock_args, windows, check, open_window,
+                            MAX_KEYS, MAX_SPAN)
+
+
+class UrlKeys:
+    """The module's functions on one tally."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def open(self, kid, frm, until, now):
+        return open_window(self.t, kid, frm, until, now)
+
+    def check(self, kid, now):
+        return check(self.t, kid, now)
+
+    def windows(self):
+        return windows(self.t)
 from lockctl.codes import R_FORMAT, R_UNKNOWN, R_NOT_YET, R_EXPIRED, R_NO_ROOM, R_STORE
 
 T = 1796000000  # 2026-11-29
@@ -35,6 +52,7 @@ def test_moved_closed_and_kept_across_a_remount():
     assert k.open(7, T + 7200, T + 9000, T) == 0  # moved: the old window is gone
     assert k.check(7, T + 100) == R_NOT_YET and k.check(7, T + 8000) == 0
     assert k.open(9, T, T + 60, T) == 0
+    assert k.open(9, 0, T + 10, T + 20) == R_EXPIRED and k.check(9, T + 20) == 0  # a refused move keeps it
     k2 = UrlKeys(Tally(d))  # after a reboot
     assert k2.windows() == [(7, T + 7200, T + 9000), (9, T, T + 60)]
     assert k2.open(7, 0, 0, T) == 0  # closed
