@@ -55,12 +55,17 @@ def test_an_operators_day(tmp_path, broker):
                                               "--timeout", "5")), "the door online for a command")
         assert "door front: clock done" in out
         assert "unlock done" in dk("remote", "unlock", front, "--broker", "127.0.0.1:%d" % broker.port, "--user", "E2")
+        # a URL key window on the MicroPython board (its code loaded on this first use)
+        b = ("--broker", "127.0.0.1:%d" % broker.port)
+        assert "url key 3 open now" in dk("remote", "url-key", front, "--id", "3", "--for", "1h", "--user", "E2", *b)
+        assert "unlock by url key 3 done" in dk("remote", "unlock", front, "--url-key", "3", *b)
+        assert "url key 4: unknown" in dk("remote", "unlock", front, "--url-key", "4", *b, code=5)
         rows = wait_for(lambda: _rows(db, front, "--kind", "UNLOCK"), "the remote unlock in the history")
         assert any("remote" in r["detail"] and r["who"] == "E2 (Ben Guest)" and r["time"].endswith("+09:00")
                    for r in rows), rows
         table = dk("history", "--db", db, "--doors", doors, "--kind", "COMMAND,UNLOCK")
         assert "door front" in table and "COMMAND" in table and "E2 (Ben Guest)" in table
-        assert {r["event"] for r in _rows(db, front, "--user", "E2")} == {"UNLOCK", "COMMAND"}  # Ben's
+        assert {r["event"] for r in _rows(db, front, "--user", "E2")} == {"UNLOCK", "COMMAND", "URL_KEY"}  # Ben's
         # a key list over the broker: on the virtual board (its code on the heap) the installer's
         # 4 KB buffers do not fit while the lock runs: refused, nothing changed, USB named
         # (tests/test_hub_faults.py pushes one over the broker to a door with room for it)

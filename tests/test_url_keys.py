@@ -47,10 +47,11 @@ def test_a_url_key_window_over_the_broker(broker, tmp_path):
         assert "refused unlock by url key 8: unknown" in dk("remote", "unlock", path, "--url-key", "8", *at, code=5)
         assert "url key 7 closed done" in dk("remote", "url-key", path, "--close", "7", *at)
         assert "refused unlock by url key 7: unknown" in dk("remote", "unlock", path, "--url-key", "7", *at, code=5)
+        # the bolt's UNLOCK is logged when the motor gets there (the door's time follows the real one)
+        wait_for(lambda: run.call(lambda: [r for r in d.log.records(1) if r[4] == C.LOG_UNLOCK]), "the bolt drawn")
         recs = run.call(lambda: [r for r in d.log.records(1)])
     finally:
         run.stop()
-    # the bolt's UNLOCK is logged when the motor gets there (the door's time follows the real one)
     assert [(r[5], r[6]) for r in recs if r[4] == C.LOG_UNLOCK] == [(C.SRC_REMOTE, 1)]
     codes = [(r[4], r[5], r[6]) for r in recs if r[4] in (C.LOG_URL_KEY, C.LOG_URL_KEY_UNLOCK,
                                                          C.LOG_COMMAND_REFUSED)]
