@@ -217,3 +217,18 @@ def wait_for(pred, what, timeout=120, show=None):
             return v
         time.sleep(0.1)
     raise AssertionError("timed out waiting for %s%s" % (what, "" if show is None else ": %r" % (show(),)))
+
+
+# ------------------------------------------------------------------ the CLI as a user runs it
+DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
+
+
+def doorkit_cli(*argv, code=0, timeout=180, cwd=None):
+    """Run `doorkit ARGV` as a user would (no stdin); assert its exit code, and for a failure one
+    line on stderr and no traceback. -> the CompletedProcess (text)."""
+    p = subprocess.run([DOORKIT] + [str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL, cwd=cwd)
+    assert p.returncode == code, (argv, p.returncode, p.stdout, p.stderr)
+    if code:
+        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+    return p

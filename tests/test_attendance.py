@@ -6,8 +6,6 @@ import datetime
 import io
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -18,8 +16,8 @@ from doorkit.provision import load_door, load_keys
 from lockctl import codes as C
 from lockctl.schedule import DST_EU
 from sim.board import VirtualDoor
+from conftest import doorkit_cli
 
-DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
 JST = datetime.timezone(datetime.timedelta(hours=9))
 NOW = datetime.datetime(2026, 11, 30, 12, 0, tzinfo=JST)
 FELICA = "0102030405060708"
@@ -240,12 +238,8 @@ def test_a_retried_unlock_is_flagged():
 
 
 # ----------------------------------------------------------------------------- the command
-def dk(*argv, code=0, cwd=None):
-    p = subprocess.run([DOORKIT] + [str(a) for a in argv], capture_output=True, text=True, timeout=120,
-                       stdin=subprocess.DEVNULL, cwd=cwd)
-    assert p.returncode == code, (argv, p.returncode, p.stdout, p.stderr)
-    if code:
-        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+def dk(*argv, **kw):
+    p = doorkit_cli(*argv, **kw)
     return p.stdout, p.stderr
 
 

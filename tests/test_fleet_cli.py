@@ -2,26 +2,19 @@
 provision network -> image -> a virtual board -> fleet serve -> remote clock / unlock -> history
 (filters, CSV); and the one-line errors: no broker, a door that does not answer, bad filters."""
 import csv
-import os
 import subprocess
-import sys
 import time
 
 import pytest
 
 from doorkit.broker import Broker
 from doorkit.sim.vboard.supervisor import VirtualBoard
-from conftest import wait_for
-
-DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
+from conftest import DOORKIT, doorkit_cli, wait_for
 
 
-def dk(*argv, code=0, timeout=180):
-    p = subprocess.run([DOORKIT] + [str(a) for a in argv], capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
-    assert p.returncode == code, (argv, p.returncode, p.stdout, p.stderr)
-    if code:
-        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+
+def dk(*argv, **kw):
+    p = doorkit_cli(*argv, **kw)
     return p.stdout + p.stderr
 
 

@@ -3,25 +3,18 @@ over a real broker (amqtt; mosquitto when installed) to the firmware's hub on a 
 (sim/netdoor.py): the window opened, an unlock inside it acting, unlocks outside it or after it is
 closed refused (exit 5, one line) and logged, bad arguments refused before anything is sent."""
 import os
-import subprocess
-import sys
 
 import pytest
 
 from doorkit import provision as P
 from lockctl import codes as C
 from sim.netdoor import NetDoor, Running
-from conftest import wait_for
-
-DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
+from conftest import doorkit_cli, wait_for
 
 
-def dk(*argv, code=0):
-    p = subprocess.run([DOORKIT] + [str(a) for a in argv], capture_output=True, text=True, timeout=120,
-                       stdin=subprocess.DEVNULL)
-    assert p.returncode == code, (argv, p.returncode, p.stdout, p.stderr)
-    if code:
-        assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
+
+def dk(*argv, **kw):
+    p = doorkit_cli(*argv, **kw)
     return p.stdout + p.stderr
 
 

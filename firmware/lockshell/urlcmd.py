@@ -1,7 +1,7 @@
 # URL key commands on the board (docs/network.md, "URL keys"): the hub hands over a verified,
 # accepted OP_URL_KEY or an OP_UNLOCK naming a window (its counter already on flash); the windows
 # themselves are lockctl/urlkey.py's, on the flash tally. Loaded by the hub on the first such
-# command (lockshell/hub.py, _url_key), so a board that never gets one never spends heap on it.
+# command (lockshell/hub.py, Hub._act), so a board that never gets one never spends heap on it.
 from lockctl import urlkey
 from lockctl.codes import EV_REMOTE, LOG_URL_KEY, LOG_URL_KEY_UNLOCK, OP_URL_KEY, R_FORMAT, R_STORE
 
