@@ -325,6 +325,8 @@ class Hub:
             try:
                 from lockshell.urlcmd import act  # (loaded on the first one)
             except MemoryError:
+                import gc
+                gc.collect()  # (what the failed load had taken: the refusal is logged and sent next)
                 return R_NO_MEMORY
             return act(self, cmd)
         if op == OP_LOCK or op == OP_UNLOCK:
