@@ -176,13 +176,30 @@ def pytest_terminal_summary(terminalreporter):
 def broker(request):
     """A real broker on loopback (doorkit.broker), once per kind: amqtt always; mosquitto when
     installed, and required (a failure, not a skip) when DOORKIT_REQUIRE_MOSQUITTO=1 (CI)."""
-    from doorkit.broker import Broker, available
-    if request.param not in available():
+    from doorkit.broker import Broker
+    _need(request.param)
+    with Broker(request.param) as b:
+        yield b
+
+
+def _need(kind):
+    from doorkit.broker import available
+    if kind not in available():
         if os.environ.get("DOORKIT_REQUIRE_MOSQUITTO") == "1":
             pytest.fail("DOORKIT_REQUIRE_MOSQUITTO=1 but mosquitto is not installed: apt-get install -y mosquitto")
         pytest.skip("mosquitto not installed")
-    with Broker(request.param) as b:
-        yield b
+
+
+@pytest.fixture(params=["amqtt", "mosquitto"])
+def tls_broker(request, tmp_path_factory):
+    """A real broker speaking MQTT over TLS only, with a certificate made by `doorkit provision
+    broker-cert` for 127.0.0.1: -> (the broker, the certificate's PEM file)."""
+    from doorkit.broker import Broker
+    _need(request.param)
+    certs = tmp_path_factory.mktemp("certs")
+    doorkit_cli("provision", "broker-cert", certs, "--ip", "127.0.0.1")
+    with Broker(request.param, tls=(certs / "broker.pem", certs / "broker-key.pem")) as b:
+        yield b, certs / "broker.pem"
 
 
 # ------------------------------------------------------------------ fleet databases

@@ -44,6 +44,7 @@ E_PROTOCOL = const(-2)
 E_TIMEOUT = const(-3)  # no CONNACK / nothing from the broker for 1.5 keepalives
 E_CLOSED = const(-4)  # the caller closed it (lost the socket, or disconnect())
 E_REFUSED = const(-5)  # CONNACK with a non-zero return code
+E_DENIED = const(-6)  # a SUBACK refused a subscription (raised by the caller: its policy)
 
 _MAX_REMAINING = const(268435455)
 _PROTO = b"\x00\x04MQTT\x04"

@@ -4,4 +4,4 @@
 STATE_NAMES = ("uncalibrated", "locked", "unlocking", "unlocked", "locking", "jammed", "calibrating")  # LockCore.state
 BATTERY_NAMES = ("ok", "low", "critical")  # BATT_* (0..2)
 OP_NAMES = ("?", "lock", "unlock", "config", "clock", "url-key", "bundle", "status")  # OP_*
-LINK_NAMES = ("off", "wifi", "wifi-failed", "connecting", "unreachable", "refused", "protocol", "online")  # LINK_*
+LINK_NAMES = ("off", "wifi", "wifi-failed", "connecting", "unreachable", "refused", "protocol", "online", "denied", "tls")  # LINK_*

@@ -37,6 +37,8 @@ LINK_UNREACHABLE = const(4)  # no answer from the broker's address (or the conne
 LINK_REFUSED = const(5)  # the broker refused the CONNECT (credentials, client id)
 LINK_PROTOCOL = const(6)  # the broker broke the protocol, or went silent (keepalive)
 LINK_ONLINE = const(7)
+LINK_DENIED = const(8)  # the broker refused the subscription to commands and acks (its ACL)
+LINK_TLS = const(9)  # TLS failed: the broker's certificate is not the pinned one, or the handshake
 
 TX = const(1000)  # the session's buffers: an event batch (893 bytes) and its topic go out in one
 RX = const(1150)  # packet; a command (at most 38 + 1024 + 32 bytes) and its topic come in in one
@@ -184,6 +186,8 @@ class Hub:
                     self._command(payload, retain, now)
                 if qos:
                     self._send(s.puback(pid, now))  # after it was handled (acted on, or refused)
+            elif k == M.SUBACK and b"\x80" in ev[2]:  # (no acks would ever arrive, no commands)
+                raise M.MqttError(M.E_DENIED, "broker refused the subscription (its ACL)")
             elif k == M.TOO_BIG:
                 if ev[2]:
                     self._send(s.puback(ev[3], now))
@@ -436,10 +440,11 @@ class Clock:
         return self.t
 
 
-async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
+async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1, tls=None):
     """Keep the hub connected forever. open_connection(): an awaitable of (reader, writer) for the
     broker (asyncio.open_connection(host, port[, ssl])); clock: Clock; rand() in [0, 1);
     sleep_ms: asyncio.sleep_ms on the board. rounds: connections to make (tests), -1 forever.
+    tls(e): whether an exception is a TLS failure (lockshell.net's; None without TLS).
     Each connection has two tasks: this one polls (keepalive, upload, state) every POLL_MS or
     sooner, a reader task hands what arrives to the hub and sends its answers at once. Nothing is
     ever cancelled mid-read (MicroPython's streams do not take that well)."""
@@ -451,15 +456,16 @@ async def run_hub(hub, open_connection, clock, rand, sleep_ms, rounds=-1):
         try:
             reader, writer = await open_connection()
         except Exception as e:  # OSError: unreachable; MemoryError and the like: reported, tried again later
-            if not isinstance(e, OSError):
+            t = tls is not None and tls(e)
+            if not t and not isinstance(e, OSError):
                 hub.last_error = e
                 from lockshell.app import report_fault
                 report_fault(e)
-            hub.lost(clock.now(), LINK_UNREACHABLE)
+            hub.lost(clock.now(), LINK_TLS if t else LINK_UNREACHABLE)
             await sleep_ms(back.next())
             continue
         began = clock.now()
-        link = _Link(hub, reader, writer, clock)
+        link = _Link(hub, reader, writer, clock, tls)
         reading = asyncio.create_task(link.pump())
         await link.serve(sleep_ms)
         hub.send = None
@@ -492,8 +498,9 @@ def _wait_ms(aw, ms):
 class _Link:
     """One connection of run_hub: the poll loop (serve) and the reader (pump)."""
 
-    def __init__(self, hub, reader, writer, clock):
+    def __init__(self, hub, reader, writer, clock, tls):
         self.hub = hub
+        self.tls = tls
         self.reader = reader
         self.writer = writer
         self.clock = clock
@@ -502,9 +509,11 @@ class _Link:
         self.pumped = False
 
     def _failed(self, e):
-        from lockctl.mqtt import MqttError, E_REFUSED
+        from lockctl.mqtt import MqttError, E_REFUSED, E_DENIED
         if isinstance(e, MqttError):
-            self.status = LINK_REFUSED if e.code == E_REFUSED else LINK_PROTOCOL
+            self.status = LINK_REFUSED if e.code == E_REFUSED else LINK_DENIED if e.code == E_DENIED else LINK_PROTOCOL
+        elif self.tls is not None and self.tls(e):
+            self.status = LINK_TLS
         elif not isinstance(e, OSError):  # a bug in the link must not end it for good (nor touch the lock)
             self.hub.last_error = e
             self.status = LINK_PROTOCOL
@@ -529,6 +538,8 @@ class _Link:
             while not self.done:
                 if into is not None:
                     n = await into(hub.space())
+                    if n is None:
+                        continue  # (TLS: readable, but no whole record yet)
                     if not n:
                         break  # the broker closed the connection
                     hub.filled(n, self.clock.now())

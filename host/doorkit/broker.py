@@ -7,6 +7,7 @@ directory, so a test can stop and restart it mid-upload as a real broker restart
         ...
         b.restart()                      # stop (SIGTERM), start again on the same port
 """
+import json
 import os
 import shutil
 import signal
@@ -42,7 +43,13 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, kind="amqtt", port=0, host="127.0.0.1", workdir=None):
+    def __init__(self, kind="amqtt", port=0, host="127.0.0.1", workdir=None, tls=None, subscribe_acl=None):
+        """tls: (certificate PEM file, key PEM file): the listener speaks MQTT over TLS only.
+        subscribe_acl: (amqtt) the topic filters anyone may subscribe to; others get SUBACK 0x80
+        (mosquitto 2.0's acl_file grants every subscription and filters the messages instead)."""
+        if subscribe_acl is not None and kind != "amqtt":
+            raise BrokerError("a subscribe ACL here is amqtt's, not %s's" % kind)
+        self.subscribe_acl = subscribe_acl
         if kind not in KINDS:
             raise BrokerError("broker kind %r: one of %s" % (kind, ", ".join(KINDS)))
         if kind == "mosquitto" and mosquitto_binary() is None:
@@ -54,18 +61,32 @@ class Broker:
         self.dir = workdir or tempfile.mkdtemp(prefix="doorkit-broker-")
         self.proc = None
         self.starts = 0
+        self.tls = None
+        if tls is not None:  # (copied in, readable: mosquitto started by root reads them as its own user)
+            os.chmod(self.dir, 0o755)
+            self.tls = []
+            for src, name in zip(tls, ("cert.pem", "key.pem")):
+                dst = os.path.join(self.dir, name)
+                shutil.copyfile(src, dst)
+                os.chmod(dst, 0o644)
+                self.tls.append(dst)
 
     @property
     def url(self):
-        return "mqtt://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("mqtts" if self.tls else "mqtt", self.host, self.port)
 
     def _command(self):
         if self.kind == "amqtt":
             conf = os.path.join(self.dir, "amqtt.yaml")
             with open(conf, "w") as f:
-                f.write("listeners:\n  default:\n    type: tcp\n    bind: %s:%d\n"
+                f.write("listeners:\n  default:\n    type: tcp\n    bind: %s:%d\n%s"
                         "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n"
-                        "    allow_anonymous: true\n" % (self.host, self.port))
+                        "    allow_anonymous: true\n" % (self.host, self.port, "    ssl: true\n    certfile: %s\n"
+                                                      "    keyfile: %s\n" % tuple(self.tls) if self.tls else ""))
+                if self.subscribe_acl is not None:
+                    # (amqtt 0.12's "acl" is the subscribe ACL: its "subscribe-acl" does not load)
+                    f.write("  amqtt.plugins.topic_checking.TopicAccessControlListPlugin:\n    acl:\n"
+                            "      anonymous: [%s]\n" % ", ".join(json.dumps(t) for t in self.subscribe_acl))
             exe = os.path.join(os.path.dirname(sys.executable), "amqtt")
             return [exe if os.path.exists(exe) else "amqtt", "-c", conf]
         conf = os.path.join(self.dir, "mosquitto.conf")
@@ -73,6 +94,9 @@ class Broker:
             f.write("listener %d %s\nallow_anonymous true\npersistence true\npersistence_location %s/\nset_tcp_nodelay true\n"
                     "autosave_interval 1\nmax_queued_messages 0\n"
                     % (self.port, self.host, self.dir))
+            if self.tls:
+                f.write("certfile %s\nkeyfile %s\n" % tuple(self.tls))
+
         return [mosquitto_binary(), "-c", conf]
 
     def start(self, timeout=20.0):

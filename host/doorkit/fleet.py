@@ -175,13 +175,36 @@ class FleetDB:
             self.conn.close()
 
 
+def _tls(client, ca):
+    """TLS to the broker, trusting the certificate file `ca` (PEM) and checking the broker's name."""
+    if ca is None:
+        return
+    try:
+        client.tls_set(ca_certs=str(ca))
+    except (OSError, ValueError) as e:  # (ssl.SSLError is an OSError)
+        raise FleetError("the broker's certificate %s: %s" % (ca, getattr(e, "strerror", None) or e))
+
+
+def _connect(client, host, port):
+    import ssl
+    try:
+        client.connect(host, port, 30)
+    except ssl.SSLCertVerificationError as e:
+        raise FleetError("TLS to the broker at %s:%d failed: its certificate is not the trusted one (%s)"
+                         % (host, port, e.verify_message or e.reason))
+    except ssl.SSLError as e:
+        raise FleetError("TLS to the broker at %s:%d failed: %s" % (host, port, e.reason or e))
+    except OSError as e:
+        raise FleetError("no MQTT broker at %s:%d (%s)" % (host, port, e.strerror or e))
+
+
 class Collector:
     """Subscribes to PREFIX/+/events, state, online and result of the doors it knows (doors:
     {door_id text: secret bytes}), stores them in db, acks each stored batch to its lock.
     group: an MQTT shared-subscription group for the events (several collectors, one broker)."""
 
     def __init__(self, db, doors, host="127.0.0.1", port=1883, prefix="doorkit", group=None, client_id=None,
-                 on_event=None, ha=None, ha_commands=None):
+                 on_event=None, ha=None, ha_commands=None, tls_ca=None):
         """ha: {door_id: name} to announce to Home Assistant (doorkit.homeassistant), or None;
         ha_commands: {door_id: next_counter(at_least=0)} to bridge Home Assistant's LOCK/UNLOCK
         on PREFIX/DOOR/ha/set into signed commands, or None (off)."""
@@ -209,12 +232,10 @@ class Collector:
         self.c.on_disconnect = lambda *a: self.connected.clear()
         self.c.on_message = self._on_message
         self.c.reconnect_delay_set(0.2, 5)
+        _tls(self.c, tls_ca)
 
     def start(self, timeout=20):
-        try:
-            self.c.connect(self.host, self.port, 30)
-        except OSError as e:
-            raise FleetError("no MQTT broker at %s:%d (%s)" % (self.host, self.port, e.strerror or e))
+        _connect(self.c, self.host, self.port)
         self.c.loop_start()
         if not self.connected.wait(timeout):
             self.stop()
@@ -325,7 +346,7 @@ class Remote:
     """Signed commands to one door over the broker. next_counter(at_least=0): -> the counter to use,
     above at_least, saved durably before it is returned (provision.next_command_counter)."""
 
-    def __init__(self, door_id, secret, next_counter, host="127.0.0.1", port=1883, prefix="doorkit"):
+    def __init__(self, door_id, secret, next_counter, host="127.0.0.1", port=1883, prefix="doorkit", tls_ca=None):
         self.door = door_id
         self.secret = bytes(secret)
         self.next_counter = next_counter
@@ -339,10 +360,8 @@ class Remote:
         self.c.on_subscribe = lambda *a: self.ready.set()
         self.states = 0  # state messages seen
         self.last_state = None
-        try:
-            self.c.connect(host, port, 30)
-        except OSError as e:
-            raise FleetError("no MQTT broker at %s:%d (%s)" % (host, port, e.strerror or e))
+        _tls(self.c, tls_ca)
+        _connect(self.c, host, port)
         self.c.loop_start()
         self.c.subscribe([("%s/%s/result" % (prefix, door_id), 1), ("%s/%s/state" % (prefix, door_id), 1)])
         if not self.ready.wait(20):

@@ -171,12 +171,13 @@ def door_files(door_id, secret, config: Optional[dict] = None, net: Optional[dic
 
 def check_net(net: dict, what: str = "network settings", code: int = EXIT_DATA) -> dict:
     """The hub's settings as lockshell.net.load reads /net.json (the firmware's own check): broker
-    (an IPv4 address), port, prefix, keepalive, user, password, wifi {ssid, password}; UserError."""
+    (an IPv4 address), port, prefix, keepalive, user, password, wifi {ssid, password}, tls {ca, name};
+    UserError."""
     import tempfile
     from lockshell import net as N
     if not isinstance(net, dict):
         raise UserError(code, "%s must be a table" % what)
-    unknown = sorted(set(net) - {"broker", "port", "prefix", "keepalive", "user", "password", "wifi"})
+    unknown = sorted(set(net) - {"broker", "port", "prefix", "keepalive", "user", "password", "wifi", "tls"})
     if unknown:
         raise UserError(code, "%s: no setting %s" % (what, ", ".join(unknown)))
     with tempfile.TemporaryDirectory() as d:
@@ -186,7 +187,13 @@ def check_net(net: dict, what: str = "network settings", code: int = EXIT_DATA) 
         got = N.load(p)
     if got is None or isinstance(got, tuple):
         raise UserError(code, "%s: %s" % (what, got[1] if got else "missing"))
-    return {k: v for k, v in got.items() if v is not None}
+    out = {k: v for k, v in got.items() if v is not None}
+    if "tls" in out:  # (as given: the lock reads the base64 itself)
+        out["tls"] = {k: v for k, v in net["tls"].items() if v is not None}
+        unknown = sorted(set(out["tls"]) - {"ca", "name"})
+        if unknown:
+            raise UserError(code, "%s: no tls setting %s" % (what, ", ".join(unknown)))
+    return out
 
 
 def build_vfs(plan: str, files: dict[str, bytes]) -> bytes:

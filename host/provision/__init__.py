@@ -202,8 +202,10 @@ def check_network(net, what="network settings", code=EXIT_USAGE):
 
 
 def set_network(path, broker=None, prefix=None, keepalive=None, wifi_ssid=None, wifi_password=None, user=None,
-                password=None, off=False):
-    """Set (or with off=True remove) the door's hub link; -> the settings (or None)."""
+                password=None, off=False, tls_ca=None, tls_name=None, no_tls=False):
+    """Set (or with off=True remove) the door's hub link; -> the settings (or None). tls_ca: a PEM
+    or DER certificate file the lock pins (the broker's own or its CA's); tls_name: what it must
+    name when not the broker's IP; no_tls: back to plain MQTT."""
     door = load_door(path)
     if off:
         door.network = None
@@ -221,6 +223,18 @@ def set_network(path, broker=None, prefix=None, keepalive=None, wifi_ssid=None, 
                 net[k] = v
         if wifi_ssid is not None:
             net["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or ""}
+        if no_tls:
+            if net.pop("tls", None) is not None and net.get("port") == 8883 and (broker is None or ":" not in broker):
+                net["port"] = 1883
+        elif tls_ca is not None:
+            from doorkit.tlscert import read_cert, ca_field
+            net["tls"] = {"ca": ca_field(read_cert(tls_ca))}
+            if broker is not None and ":" not in broker:
+                net["port"] = 8883  # (MQTT over TLS's port unless given)
+        if tls_name is not None:
+            if "tls" not in net:
+                raise UserError(EXIT_USAGE, "--tls-name needs --tls-ca (a door without TLS)")
+            net["tls"]["name"] = tls_name
         if "broker" not in net:
             raise UserError(EXIT_USAGE, "the hub link needs --broker IP[:PORT]")
         door.network = check_network(net)

@@ -12,6 +12,7 @@ from lockctl.codes import (OP_UNLOCK, OP_LOCK, OP_STATUS, OP_CLOCK, OP_CONFIG, L
                            LOG_UNLOCK, LOG_LINK, SRC_REMOTE, R_RETAINED, R_REPLAY, R_BAD_SIGNATURE, R_EXPIRED,
                            R_FORMAT, R_DUPLICATE)
 from keykit import SECRET, DOOR
+from lockctl.mqtt import MqttError, E_DENIED
 import json
 gc.collect()
 
@@ -185,3 +186,23 @@ def test_a_flood_of_unsigned_commands_is_logged_once_a_minute():
     command(d, h, 99, OP_UNLOCK, secret=b"w" * 32, pid=99, now=5000 + 60000)
     assert len(records(d, LOG_COMMAND_REFUSED)) == n + 2
 
+
+
+def test_a_subscription_the_broker_refuses_ends_the_link_as_denied():
+    # a broker ACL that refuses PREFIX/DOOR/cmd or ack: no command would arrive, no ack, ever;
+    # the link ends with its own status (run_hub: LINK denied) and is tried again later
+    d, h = rig()
+    online(d, h)
+    pid = h.session.last_pid
+    h.receive(bytes((0x90, 4, pid >> 8, pid & 255, 1, 1)), 1100)  # both granted: nothing happens
+    d = h = None  # (two rigs do not fit)
+    gc.collect()
+    d, h2 = rig()
+    online(d, h2)
+    pid = h2.session.last_pid
+    try:
+        h2.receive(bytes((0x90, 4, pid >> 8, pid & 255, 1, 0x80)), 1100)
+    except MqttError as e:
+        assert e.code == E_DENIED, e.code
+    else:
+        assert False, "a refused subscription went unnoticed"

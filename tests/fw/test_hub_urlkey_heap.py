@@ -58,7 +58,7 @@ def _on_a_full_heap(op, args, spare):
         res = True
     except MemoryError:
         res = None
-    ballast = None
+    del ballast
     gc.collect()
     out = h.take()
     if res:

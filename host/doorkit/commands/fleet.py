@@ -33,6 +33,7 @@ def register(p):
     s.add_argument("--doors", required=True, action="append", metavar="DIR", help="door directories (repeatable)")
     s.add_argument("--broker", default="127.0.0.1:1883", metavar="HOST:PORT|embedded",
                    help="the MQTT broker (default 127.0.0.1:1883); embedded: start amqtt here")
+    s.add_argument("--broker-ca", metavar="FILE", help="TLS to the broker: trust this certificate (PEM; the one the doors pin, docs/network.md)")
     s.add_argument("--db", default="fleet.sqlite", metavar="PATH|URL", help="SQLite file or postgresql:// URL")
     s.add_argument("--prefix", default="doorkit", help="the topic prefix (default doorkit)")
     s.add_argument("--group", help="a shared-subscription group: several collectors, each event stored once")
@@ -62,7 +63,12 @@ def doors_from(paths):
     return out
 
 
-def parse_broker(text):
+def parse_broker(text, ca=None):
+    """--broker HOST:PORT (and --broker-ca FILE, checked readable) -> (host, port)."""
+    if ca is not None:
+        import os
+        if not os.path.isfile(ca) or not os.access(ca, os.R_OK):
+            raise UserError(EXIT_USAGE, "--broker-ca %s: no such readable file" % ca)
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UserError(EXIT_USAGE, "--broker is HOST:PORT, not %r" % text)
@@ -122,7 +128,7 @@ def run(args):
             raise UserError(EXIT_BOARD, "embedded broker: %s" % e)
         host, port = broker.host, broker.port
     else:
-        host, port = parse_broker(args.broker)
+        host, port = parse_broker(args.broker, args.broker_ca)
     try:
         db = FleetDB(args.db)
     except FleetError as e:
@@ -136,7 +142,8 @@ def run(args):
         hac = {d: (lambda at_least=0, p=door.path: next_command_counter(p, at_least)) for d, door in doors.items()}
     try:
         col = Collector(db, {d: door.secret for d, door in doors.items()}, host, port, args.prefix, args.group,
-                        on_event=_notifier(args.notify, doors) if args.notify else None, ha=ha, ha_commands=hac)
+                        on_event=_notifier(args.notify, doors) if args.notify else None, ha=ha, ha_commands=hac,
+                        tls_ca=args.broker_ca)
         if args.ha:
             col.names = _user_names(doors)
         col.start()

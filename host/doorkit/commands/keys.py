@@ -84,6 +84,7 @@ def register(p):
     q.add_argument("--port", help="the board: /dev/ttyUSB0, or socket://127.0.0.1:8266")
     q.add_argument("--broker", metavar="HOST:PORT", help="instead of --port: through the MQTT broker the door's "
                                                          "hub is on (signed pieces)")
+    q.add_argument("--broker-ca", metavar="FILE", help="TLS to the broker: trust this certificate (PEM; the one the doors pin, docs/network.md)")
     q.add_argument("--full", action="store_true", help="send all credentials, not a delta")
     q.add_argument("--force", action="store_true", help="replace a key list on the board that is newer than "
                                                         "this directory knows (pushed from another copy)")
@@ -224,11 +225,11 @@ def _push_mqtt(args, push, step):
     from doorkit.errors import EXIT_BOARD
     from doorkit.fleet import FleetError, MqttLink, Remote
     from doorkit.provision import load_door, next_command_counter
-    host, port = parse_broker(args.broker)
+    host, port = parse_broker(args.broker, args.broker_ca)
     door = load_door(args.dir)
     try:
         rem = Remote(door.door_id, door.secret, lambda at_least=0: next_command_counter(args.dir, at_least), host,
-                     port)
+                     port, tls_ca=args.broker_ca)
     except FleetError as e:
         raise UserError(EXIT_BOARD, str(e))
     try:

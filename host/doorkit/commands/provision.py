@@ -3,7 +3,7 @@ change or show its settings (doorkit.provision does the work; docs/provisioning.
 import re
 import sys
 
-from doorkit.errors import EXIT_HELP, EXIT_OK, EXIT_USAGE, UserError
+from doorkit.errors import EXIT_CONFLICT, EXIT_HELP, EXIT_OK, EXIT_USAGE, UserError
 
 HELP = "create a door directory (id, secret, settings) and set or show its settings"
 
@@ -14,6 +14,8 @@ EPILOG = """examples:
   doorkit provision set doors/front --utc-offset=-05:00 --dst us     (a negative offset after '=')
   doorkit provision network doors/front --broker 192.168.1.10:1883 --wifi office --wifi-password pw
   doorkit provision network doors/front --off          (no hub link)
+  doorkit provision broker-cert certs/ --ip 192.168.1.10 (a TLS certificate for the site's broker)
+  doorkit provision network doors/front --broker 192.168.1.10 --tls-ca certs/broker.pem   (TLS, 8883)
   doorkit provision show doors/front
 
 The door directory holds door.toml (readable; settings by the firmware's names), secret.key (the
@@ -118,7 +120,17 @@ def register(p):
     k.add_argument("--password", help="the broker's password")
     k.add_argument("--wifi", metavar="SSID", help="the Wi-Fi network the board joins")
     k.add_argument("--wifi-password", metavar="PW", help="its password")
+    k.add_argument("--tls-ca", metavar="FILE", help="TLS to the broker: the certificate the lock pins (PEM or DER; "
+                   "the broker's own, e.g. from provision broker-cert, or its CA's); port 8883 unless given")
+    k.add_argument("--tls-name", metavar="NAME", help="the name the broker's certificate holds, when not its IP address")
+    k.add_argument("--no-tls", action="store_true", help="back to plain MQTT")
     k.add_argument("--off", action="store_true", help="remove the hub link")
+    c = sub.add_parser("broker-cert", help="make a self-signed TLS certificate for the site's broker "
+                       "(docs/network.md)", allow_abbrev=False)
+    c.add_argument("out", metavar="DIR", help="where broker.pem and broker-key.pem are written")
+    c.add_argument("--ip", action="append", default=[], metavar="IP", help="an IPv4 address the locks dial (repeatable)")
+    c.add_argument("--name", action="append", default=[], metavar="NAME", help="a DNS name it holds (repeatable)")
+    c.add_argument("--days", type=int, default=3650, help="how long it is valid (default 3650)")
 
 
 def _changes(args):
@@ -159,29 +171,35 @@ def show(door, out):
     for k in door.config:
         out.write("  %-15s %s\n" % (k, fmt_setting(k, door.config[k])))
     net = door.network
-    out.write("hub link %s\n" % ("broker %s:%d, prefix %s, keepalive %d s%s" % (
+    out.write("hub link %s\n" % ("broker %s:%d, prefix %s, keepalive %d s%s%s" % (
         net["broker"], net["port"], net["prefix"], net["keepalive"],
-        ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "") if net else "off"))
+        ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "", _tls_text(net)) if net else "off"))
 
 
 def run(args):
     from doorkit import provision as P
     if args.action is None:
-        raise UserError(EXIT_USAGE, "give an action: new, set, network or show (see doorkit provision --help)")
+        raise UserError(EXIT_USAGE, "give an action: new, set, network, broker-cert or show (see doorkit provision --help)")
     if args.action == "new":
         d = P.create_door(args.dir, args.door_id, name=args.name, site=args.site, config=_changes(args))
         sys.stdout.write("%s: door %s created (secret in %s; back up the directory)\n"
                          % (args.dir, d.door_id, P.SECRET_FILE))
         return EXIT_OK
+    if args.action == "broker-cert":
+        return _broker_cert(args)
     if args.action == "network":
-        if args.off and any(getattr(args, a) is not None for a in ("broker", "prefix", "keepalive", "user", "password",
-                                                                    "wifi", "wifi_password")):
+        if args.off and (args.no_tls or any(getattr(args, a) is not None for a in (
+                "broker", "prefix", "keepalive", "user", "password", "wifi", "wifi_password", "tls_ca", "tls_name"))):
             raise UserError(EXIT_USAGE, "--off takes no other setting")
+        if args.no_tls and (args.tls_ca is not None or args.tls_name is not None):
+            raise UserError(EXIT_USAGE, "--no-tls takes no --tls-ca or --tls-name")
         net = P.set_network(args.dir, broker=args.broker, prefix=args.prefix, keepalive=args.keepalive,
                             wifi_ssid=args.wifi, wifi_password=args.wifi_password, user=args.user,
-                            password=args.password, off=args.off)
-        sys.stdout.write(("hub link: broker %s:%d, prefix %s%s\n" % (net["broker"], net["port"], net["prefix"],
-                          ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "")) if net else "hub link: off\n")
+                            password=args.password, off=args.off, tls_ca=args.tls_ca, tls_name=args.tls_name,
+                            no_tls=args.no_tls)
+        sys.stdout.write(("hub link: broker %s:%d, prefix %s%s%s\n" % (
+            net["broker"], net["port"], net["prefix"], ", Wi-Fi %s" % net["wifi"]["ssid"] if net.get("wifi") else "",
+            _tls_text(net))) if net else "hub link: off\n")
         sys.stdout.write("(on the board with doorkit image --door DIR, or doorkit deploy --door DIR)\n")
         return EXIT_OK
     if args.action == "set":
@@ -196,4 +214,35 @@ def run(args):
             sys.stdout.write("%s %s\n" % (k, fmt_setting(k, cfg[k])))
         return EXIT_OK
     show(P.load_door(args.dir), sys.stdout)
+    return EXIT_OK
+
+
+def _tls_text(net):
+    t = net.get("tls")
+    if not t:
+        return ""
+    from doorkit.tlscert import describe
+    return ", TLS pinned to %s%s" % (describe(t["ca"]), " as %s" % t["name"] if t.get("name") else "")
+
+
+def _broker_cert(args):
+    import os
+    from doorkit.tlscert import make_broker_cert
+    cert, key = make_broker_cert(args.ip, args.name, args.days)
+    cp, kp = os.path.join(args.out, "broker.pem"), os.path.join(args.out, "broker-key.pem")
+    for p in (cp, kp):
+        if os.path.exists(p):
+            raise UserError(EXIT_CONFLICT, "%s exists: a new certificate would lock every door pinned to it out "
+                            "(move it away first)" % p)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        fd = os.open(kp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        with open(cp, "wb") as f:
+            f.write(cert)
+    except OSError as e:
+        raise UserError(EXIT_USAGE, "%s: %s" % (args.out, e.strerror or e))
+    sys.stdout.write("%s: the broker's certificate (pin it: provision network DIR --tls-ca %s)\n%s: its key "
+                     "(for the broker only; readable by the broker's user)\n" % (cp, cp, kp))
     return EXIT_OK

@@ -37,6 +37,7 @@ def register(p):
     p.add_argument("op", choices=OPS, metavar="|".join(OPS))
     p.add_argument("dir", metavar="DIR", help="the door directory")
     p.add_argument("--broker", default="127.0.0.1:1883", metavar="HOST:PORT")
+    p.add_argument("--broker-ca", metavar="FILE", help="TLS to the broker: trust this certificate (PEM; the one the doors pin, docs/network.md)")
     p.add_argument("--prefix", default="doorkit")
     p.add_argument("--user", metavar="CODE", help="(unlock/lock) done for this user: the lock logs them")
     p.add_argument("--ttl", type=int, default=60, metavar="S", help="the command expires after S s (default 60)")
@@ -112,7 +113,7 @@ def run(args):
     from lockctl.record import reason_name
     if not 1 <= args.ttl <= 86400:
         raise UserError(EXIT_USAGE, "--ttl is 1..86400 seconds")
-    host, port = parse_broker(args.broker)
+    host, port = parse_broker(args.broker, args.broker_ca)
     door = load_door(args.dir)
     user = None
     if args.user is not None:
@@ -140,7 +141,7 @@ def run(args):
         done = "unlock by url key %d" % args.url_key
     try:
         rem = Remote(door.door_id, door.secret, lambda at_least=0: next_command_counter(args.dir, at_least), host,
-                     port, args.prefix)
+                     port, args.prefix, tls_ca=args.broker_ca)
     except FleetError as e:
         raise UserError(EXIT_BOARD, str(e))
     try:
