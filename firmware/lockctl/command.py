@@ -140,6 +140,13 @@ class Gate:
         self.mac4 = mac4(cmd.mac)
 
 
+def result_mac(secret, door_id, counter, op, reason, last=0):
+    """What a result carries as "mac" (hex): HMAC-SHA256(door secret, "DKR1", door id, counter u32,
+    op u8, reason u8, last u32), its first 16 bytes. Only the lock (and whoever holds the door's
+    secret) can make one, so a result made up on the broker is told from the lock's own."""
+    return hmac_sha256(secret, b"DKR1" + door_field(door_id) + struct.pack("<IBBI", counter, op, reason, last))[:16]
+
+
 def mac4(mac):
     """The first 4 bytes of a MAC as a u32 (what the lock keeps on flash of its last command)."""
     return mac[0] | mac[1] << 8 | mac[2] << 16 | mac[3] << 24

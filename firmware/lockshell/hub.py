@@ -20,7 +20,7 @@ import json
 from micropython import const
 
 from lockctl import mqtt as M
-from lockctl.command import Gate, CommandError, mac4
+from lockctl.command import Gate, CommandError, mac4, result_mac
 from lockctl.upload import Batcher, read_ack, UploadError, MAX_BATCH
 from lockctl.tally import T_CMD_COUNTER, T_CMD_MAC
 from lockctl.names import STATE_NAMES, BATTERY_NAMES, OP_NAMES, LINK_NAMES
@@ -313,10 +313,13 @@ class Hub:
         self._result(now, e.counter, e.op, e.reason)
 
     def _result(self, now, counter, op, reason):
-        d = {"counter": counter, "op": OP_NAMES[op] if 0 < op < len(OP_NAMES) else "?", "ok": not reason,
+        op = op if 0 < op < len(OP_NAMES) else 0
+        d = {"counter": counter, "op": OP_NAMES[op] if op else "?", "ok": not reason,
              "reason": reason}  # (R_*: lockctl.record names it)
-        if reason == R_REPLAY:
-            d["last"] = self.gate.counter  # the sender's counter is behind: where to go on from
+        last = self.gate.counter if reason == R_REPLAY else 0
+        if last:
+            d["last"] = last  # the sender's counter is behind: where to go on from
+        d["mac"] = result_mac(self.gate.secret, self.door_id, counter, op, reason, last).hex()
         msg = json.dumps(d).encode()
         self._send(self.session.publish(self.t_result, msg, 1, False, now))
         return msg

@@ -198,6 +198,22 @@ def _connect(client, host, port):
         raise FleetError("no MQTT broker at %s:%d (%s)" % (host, port, e.strerror or e))
 
 
+def result_signed(secret, door_id, r):
+    """Whether a result dict (as published on PREFIX/DOOR/result) carries the door's own MAC
+    (lockctl.command.result_mac): results made up on the broker are not taken for the lock's."""
+    import struct
+    from lockctl.command import result_mac
+    from lockctl.hmac256 import equal
+    from lockctl.names import OP_NAMES
+    try:
+        op = OP_NAMES.index(r["op"]) if r["op"] != "?" else 0
+        last = int(r.get("last", 0))
+        want = result_mac(secret, door_id.encode(), int(r["counter"]), op, int(r["reason"]), last)
+        return (r["ok"] is (r["reason"] == 0)) and equal(bytes.fromhex(r["mac"]), want)
+    except (KeyError, TypeError, ValueError, AttributeError, struct.error):  # (a field missing or out of range)
+        return False
+
+
 class Collector:
     """Subscribes to PREFIX/+/events, state, online and result of the doors it knows (doors:
     {door_id text: secret bytes}), stores them in db, acks each stored batch to its lock.
@@ -314,9 +330,12 @@ class Collector:
         elif kind == "result":
             try:
                 r = json.loads(payload)
-                self.db.add_result(door, int(r["counter"]), payload.decode())
-            except (ValueError, KeyError, TypeError):
+            except ValueError:
                 return
+            if not isinstance(r, dict) or not result_signed(secret, door, r):
+                self.refused += 1  # made up on the broker (or mangled): not the lock's
+                return
+            self.db.add_result(door, int(r["counter"]), payload.decode())
 
 
 
@@ -352,6 +371,7 @@ class Remote:
         self.next_counter = next_counter
         self.prefix = prefix
         self.results = {}
+        self.forged = 0
         self.cv = threading.Condition()
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
         self.c.on_message = self._on_message
@@ -375,8 +395,10 @@ class Remote:
                 if m.topic.endswith("/state"):
                     self.states += 1
                     self.last_state = r
-                else:
+                elif isinstance(r, dict) and result_signed(self.secret, self.door, r):
                     self.results[int(r["counter"])] = r
+                else:
+                    self.forged += 1  # a result the door did not sign: never taken for its answer
                 self.cv.notify_all()
         except (ValueError, KeyError, TypeError):
             pass

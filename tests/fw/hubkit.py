@@ -8,7 +8,8 @@ gc.collect()
 from lockshell.hub import Hub, LINK_ONLINE
 gc.collect()
 from lockctl.upload import read_events
-from lockctl.command import build
+from lockctl.command import build, result_mac
+from lockctl.names import OP_NAMES
 from keykit import SECRET, DOOR
 import json
 gc.collect()
@@ -98,10 +99,18 @@ def command(d, h, counter, op, args=b"", user=None, expiry=U + 600, retained=Fal
             secret=SECRET):
     h.receive(pub(PFX + b"cmd", build(secret, DOOR, counter, op, expiry, args, user), pid=pid, retain=retained), now)
     out = h.take()
-    res = [json.loads(p[1]) for p in publishes(out) if p[0] == PFX + b"result"]
+    res = [signed(json.loads(p[1])) for p in publishes(out) if p[0] == PFX + b"result"]
     acks = [p[2] for p in packets(out) if p[0] == 4]
     assert acks == [bytes((pid >> 8, pid & 255))]  # PUBACKed after it was handled
     return res
+
+
+def signed(r):
+    """A result as published, its "mac" checked against the door's secret and taken off."""
+    mac = r.pop("mac")
+    op = OP_NAMES.index(r["op"]) if r["op"] != "?" else 0
+    assert mac == result_mac(SECRET, DOOR, r["counter"], op, r["reason"], r.get("last", 0)).hex(), r
+    return r
 
 
 def records(d, code):
