@@ -249,3 +249,26 @@ def doorkit_cli(*argv, code=0, timeout=180, cwd=None):
     if code:
         assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr, p.stderr
     return p
+
+
+def link_statuses(vb, door, status, times=2, timeout=180):
+    """Pull a virtual board's log over its USB port (`doorkit logs pull`) until its LINK records say
+    `status` `times` times: -> every LINK status in order (what an installer reads on site)."""
+    port = "socket://%s:%d" % vb.listen_addr
+
+    def got():
+        doorkit_cli("logs", "pull", "--port", port, "--door", door)
+        shown = doorkit_cli("logs", "show", "--door", door).stdout
+        links = [line.split()[-1] for line in shown.splitlines() if " LINK " in line]
+        return links.count(status) >= times and links
+    return wait_for(got, "LINK records saying %s" % status, timeout)
+
+
+def counter():
+    """A command counter for doorkit.fleet.Remote kept in memory: next_counter(at_least=0)."""
+    n = [0]
+
+    def next_counter(at_least=0):
+        n[0] = max(n[0], at_least) + 1
+        return n[0]
+    return next_counter

@@ -4,7 +4,7 @@ ACL; mosquitto 2.0's acl_file grants every subscription and filters messages ins
 "online" unable to hear a command or an ack. The events it logged stay on the lock."""
 from doorkit.broker import Broker
 from doorkit.sim.vboard.supervisor import VirtualBoard
-from conftest import doorkit_cli, wait_for
+from conftest import doorkit_cli, link_statuses
 
 
 def dk(*argv, **kw):
@@ -20,14 +20,7 @@ def test_a_refused_subscription_is_the_link_status_denied(tmp_path):
         dk("image", "--format", "raw", "--door", d, "--out", tmp_path / "f.img")
         vb = VirtualBoard(str(tmp_path / "f.img"), listen=("127.0.0.1", 0)).start()
         try:
-            port = "socket://%s:%d" % vb.listen_addr
-
-            def denied():
-                dk("logs", "pull", "--port", port, "--door", d)
-                shown = dk("logs", "show", "--door", d)
-                return shown.count("denied") >= 2 and shown
-            shown = wait_for(denied, "LINK records saying denied", timeout=180)
+            links = link_statuses(vb, d, "denied")
         finally:
             vb.stop()
-    links = [line.split()[-1] for line in shown.splitlines() if " LINK " in line]
     assert ("online", "denied") in zip(links, links[1:]) and ("denied", "connecting") in zip(links, links[1:]), links

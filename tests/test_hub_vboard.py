@@ -14,7 +14,7 @@ from doorkit.sim.vboard.supervisor import VirtualBoard
 from doorkit.vboard_client import Control
 from lockctl.codes import (OP_CLOCK, OP_UNLOCK, LOG_BOOT, LOG_UNLOCK, LOG_COMMAND, LOG_LINK, LOG_CALIBRATED,
                            SRC_BUTTON, SRC_REMOTE)
-from conftest import wait_for
+from conftest import counter, wait_for
 
 SECRET = bytes(range(32))
 DOORKIT = os.path.join(os.path.dirname(sys.executable), "doorkit")
@@ -27,15 +27,6 @@ def board(tmp_path, broker, keepalive=10):
             "net": {"broker": broker.host, "port": broker.port, "keepalive": keepalive}}
     img.write_bytes(build_flash("4M", None, door))
     return VirtualBoard(str(img), listen=("127.0.0.1", 0)).start()
-
-
-def counter():
-    n = [0]
-
-    def next_counter(at_least=0):
-        n[0] = max(n[0], at_least) + 1
-        return n[0]
-    return next_counter
 
 
 def codes(db):

@@ -13,7 +13,7 @@ from doorkit.fleet import FleetError, Remote, result_signed
 from lockctl.codes import OP_LOCK, OP_UNLOCK, R_REPLAY
 from lockctl.command import result_mac
 from sim.netdoor import NetDoor, Running as Loop
-from conftest import wait_for
+from conftest import counter, wait_for
 
 SECRET = bytes(range(32))
 
@@ -47,11 +47,13 @@ class Forger:
         self.seen = threading.Event()
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", clean_session=True)
         self.c.on_message = self._on
+        subscribed = threading.Event()
+        self.c.on_subscribe = lambda *a: subscribed.set()
         self.c.connect(broker.host, broker.port)
         self.c.loop_start()
         self.ok = ok
         r = self.c.subscribe("doorkit/front/cmd", 1)
-        assert r[0] == 0
+        assert r[0] == 0 and subscribed.wait(20), "the forger's subscription"  # (before any command goes)
 
     def _on(self, c, u, m):
         from lockctl.command import HEAD
@@ -65,15 +67,6 @@ class Forger:
     def close(self):
         self.c.loop_stop()
         self.c.disconnect()
-
-
-def counter():
-    n = [0]
-
-    def next_counter(at_least=0):
-        n[0] = max(n[0], at_least) + 1
-        return n[0]
-    return next_counter
 
 
 def test_a_forged_ok_is_never_taken_for_the_locks_answer(broker):

@@ -12,7 +12,7 @@ from doorkit.provision import load_door
 from doorkit.sim.vboard.supervisor import VirtualBoard
 from lockctl.codes import LOG_UNLOCK, SRC_REMOTE
 from lockshell import net as N
-from conftest import DOORKIT, doorkit_cli, wait_for
+from conftest import DOORKIT, doorkit_cli, link_statuses, wait_for
 
 
 def dk(*argv, **kw):
@@ -67,14 +67,8 @@ def test_a_door_pinned_to_the_brokers_certificate_works_over_tls_one_pinned_to_a
         dk("fleet", "serve", "--doors", tmp_path / "doors", *b, "--broker-ca", other / "broker.pem", "--db",
            tmp_path / "f2.sqlite", "--for", "1", code=4)
         # the door pinned to the other certificate: its link says tls, over and over; never online
-        port = "socket://%s:%d" % vb2.listen_addr
-
-        def tls_records():
-            dk("logs", "pull", "--port", port, "--door", back)
-            shown = dk("logs", "show", "--door", back)
-            return shown.count("tls") >= 2 and shown
-        shown = wait_for(tls_records, "the other door's LINK records saying tls", timeout=180)
-        assert "online" not in shown
+        links = link_statuses(vb2, back, "tls")
+        assert "online" not in links and links[:2] == ["connecting", "tls"], links
         assert db.state("back") is None and db.records("back") == []
     finally:
         col.stop()
