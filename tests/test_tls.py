@@ -126,3 +126,5 @@ def test_the_installers_tls_options_and_their_one_line_errors(tmp_path):
     assert "broker 192.168.1.10:1883" in out and "TLS" not in out  # back to plain MQTT's port
     assert "--tls-name needs --tls-ca" in dk("provision", "network", d, "--tls-name", "x", code=2)
     assert "TLS" not in dk("provision", "show", d)
+    assert "the embedded one is plain MQTT" in dk("fleet", "serve", "--doors", d, "--broker", "embedded",
+                                                  "--broker-ca", certs / "broker.pem", code=2)

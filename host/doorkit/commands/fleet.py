@@ -121,6 +121,8 @@ def run(args):
     doors = doors_from(args.doors)
     broker = None
     if args.broker == "embedded":
+        if args.broker_ca is not None:
+            raise UserError(EXIT_USAGE, "--broker-ca is for a TLS broker of your own: the embedded one is plain MQTT")
         from doorkit.broker import Broker, BrokerError
         try:
             broker = Broker("amqtt", port=1883).start()
