@@ -314,7 +314,7 @@ class Hub:
 
     def _result(self, now, counter, op, reason):
         op = op if 0 < op < len(OP_NAMES) else 0
-        d = {"counter": counter, "op": OP_NAMES[op] if op else "?", "ok": not reason,
+        d = {"counter": counter, "op": OP_NAMES[op], "ok": not reason,
              "reason": reason}  # (R_*: lockctl.record names it)
         last = self.gate.counter if reason == R_REPLAY else 0
         if last:

@@ -67,10 +67,10 @@ def tls_context(ca):
 
 def tls_failed(e):
     """Whether an exception from the connection is TLS failing: mbedtls on MicroPython raises
-    ValueError naming the check that failed, or OSError with its negative error code; CPython's
-    ssl.SSLError (an OSError)."""
+    ValueError naming the certificate check that failed, or OSError with its negative error code;
+    CPython's ssl.SSLError (an OSError). Any other ValueError is a fault, reported as one."""
     if isinstance(e, ValueError):
-        return True
+        return "certificate" in str(e)
     if isinstance(e, OSError):
         a = e.args[0] if e.args else 0
         return (type(a) is int and a < 0) or type(e).__name__.startswith("SSL")
